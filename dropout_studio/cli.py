@@ -1,0 +1,346 @@
+"""Headless Dropout Studio on the same project files as the GUI.
+
+``presets``, ``new`` and ``check`` never import TensorFlow, so they answer instantly. Errors go
+to stderr as one sentence and exit with status 2 (bad input) or 1 (a failed run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import signal
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from dropout_studio.core.project import (
+    Project,
+    ProjectError,
+    load_preset,
+    load_project,
+    preset_names,
+    save_project,
+)
+from dropout_studio.core.shapes import format_shape
+
+
+class CliError(Exception):
+    """A user-facing failure: printed as one line, exit status 2."""
+
+
+def _print(text: str = "", stream: TextIO | None = None) -> None:
+    (stream or sys.stdout).write(text + "\n")
+
+
+def cmd_presets(args: argparse.Namespace) -> int:
+    for name in preset_names():
+        project = load_preset(name)
+        _print(f"{name:<15} {project.description}")
+    return 0
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    path = Path(args.project)
+    if path.exists() and not args.force:
+        raise CliError(f"{path} already exists: choose another name or pass --force")
+    project = replace(load_preset(args.preset), name=args.name or path.stem)
+    save_project(project, path)
+    _print(f"wrote {path} from preset {args.preset}")
+    return 0
+
+
+def layer_table(project: Project) -> tuple[str, bool]:
+    """The check table (layer, output shape, parameters, dropout) and whether it is valid."""
+    report = project.check()
+    rows = [("#", "layer", "output shape", "params", "dropout")]
+    by_index = {r.index: r for r in report.layers}
+    for i, layer in enumerate(project.network.layers):
+        r = by_index.get(i)
+        drop = layer.dropout.describe()
+        if layer.input_dropout or layer.recurrent_dropout:
+            drop = f"input {layer.input_dropout:g} · recurrent {layer.recurrent_dropout:g}" + (
+                "" if not layer.dropout.active else f" · {drop}"
+            )
+        rows.append(
+            (
+                str(i + 1),
+                layer.kind,
+                format_shape(r.output_shape if r else None),
+                f"{r.params:,}" if r else "?",
+                drop,
+            )
+        )
+    widths = [max(len(row[c]) for row in rows) for c in range(5)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    lines.append(
+        f"total parameters: {report.total_params:,} (trainable {report.trainable_params:,})"
+    )
+    for p in report.problems:
+        lines.append(f"{p.severity}: {p.message}")
+    return "\n".join(lines), report.ok
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    project = load_project(args.project)
+    table, ok = layer_table(project)
+    _print(table)
+    return 0 if ok else 2
+
+
+class ProgressPrinter:
+    """A one-line progress bar on a terminal; a line per ~10 % of epochs otherwise."""
+
+    def __init__(self, stream: TextIO, epochs: int, quiet: bool = False) -> None:
+        self.stream, self.epochs, self.quiet = stream, epochs, quiet
+        self.tty = stream.isatty()
+        self.last_line = 0.0
+        self.last_report = -1
+        self.started = time.perf_counter()
+
+    def __call__(self, event: Any) -> None:
+        if self.quiet:
+            return
+        if event.kind == "started":
+            _print(f"data: {event.message}", self.stream)
+        elif event.kind == "epoch_ended":
+            m = event.metrics
+            done = event.epoch + 1
+            elapsed = time.perf_counter() - self.started
+            eta = elapsed / done * (self.epochs - done)
+            parts = " ".join(f"{k} {v:.4f}" for k, v in m.items() if k != "epoch")
+            if self.tty:
+                if time.perf_counter() - self.last_line < 0.1 and done < self.epochs:
+                    return
+                self.last_line = time.perf_counter()
+                filled = int(30 * done / self.epochs)
+                bar = "#" * filled + "." * (30 - filled)
+                self.stream.write(f"\r[{bar}] epoch {done}/{self.epochs} {parts} ETA {eta:.0f}s ")
+                self.stream.flush()
+            else:
+                decile = 10 * done // self.epochs
+                if decile != self.last_report or done == self.epochs:
+                    self.last_report = decile
+                    _print(f"epoch {done}/{self.epochs} {parts}", self.stream)
+        elif event.kind in ("finished", "stopped", "failed") and self.tty:
+            self.stream.write("\n")
+
+
+def default_run_folder(project_file: Path, project: Project) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return project_file.resolve().parent / "runs" / f"{stamp}-{project.name}"
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    project_file = Path(args.project)
+    project = load_project(project_file)
+    overrides = {
+        k: v
+        for k, v in (
+            ("seed", args.seed),
+            ("epochs", args.epochs),
+            ("batch_size", args.batch_size),
+            ("loop", args.loop),
+            ("device", args.device),
+        )
+        if v is not None
+    }
+    project = project.with_training(**overrides)
+    table, ok = layer_table(project)
+    if not ok:
+        _print(table, sys.stderr)
+        raise CliError(
+            f"the stack is not valid; fix the errors above (dropout-studio check {project_file})"
+        )
+    from dropout_studio.engine.data import DataError, load_dataset
+    from dropout_studio.engine.export import write_run
+    from dropout_studio.engine.train import TrainingError, train
+
+    try:
+        data = load_dataset(project.dataset, project.training.seed, project_file)
+    except DataError as exc:
+        raise CliError(str(exc)) from None
+    stop = threading.Event()
+
+    def on_interrupt(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        sys.stderr.write("\nstopping after the current step (Ctrl-C again to abort)...\n")
+
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        result = train(
+            project, data, ProgressPrinter(sys.stderr, project.training.epochs, args.quiet), stop
+        )
+    except TrainingError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    folder = Path(args.out) if args.out else default_run_folder(project_file, project)
+    write_run(folder, project, result)
+    _print(run_summary(result, folder))
+    return 1 if result.status == "failed" else 0
+
+
+def run_summary(result: Any, folder: Path) -> str:
+    lines = [
+        f"{result.status}: {len(result.history)} epochs in {result.wall_time:.1f} s "
+        f"({result.samples_per_second:,.0f} samples/s, {result.loop} loop)"
+    ]
+    if result.message:
+        lines.append(result.message)
+    if result.history:
+        last = result.history[-1]
+        lines.append(
+            "last epoch: " + ", ".join(f"{k} {v:.4f}" for k, v in last.items() if k != "epoch")
+        )
+        best = min(result.history, key=lambda r: r.get("val_loss", math.inf))
+        lines.append(
+            f"best validation loss {best.get('val_loss', math.nan):.4f} at epoch "
+            f"{int(best['epoch']) + 1}"
+        )
+    if result.test_metrics:
+        lines.append(
+            "test set: " + ", ".join(f"{k} {v:.4f}" for k, v in result.test_metrics.items())
+        )
+    lines.append(f"run folder: {folder}")
+    return "\n".join(lines)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from dropout_studio.engine.export import (
+        ExportError,
+        default_export_path,
+        export_model,
+        load_run_model,
+    )
+
+    folder = Path(args.run)
+    try:
+        model = load_run_model(folder)
+        out = Path(args.out) if args.out else default_export_path(folder, args.format)
+        written = export_model(model, args.format, out)
+    except ExportError as exc:
+        raise CliError(str(exc)) from None
+    _print(f"wrote {args.format} model to {written}")
+    return 0
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    from dropout_studio.engine.importer import ImportModelError, import_model_file
+
+    out = Path(args.project)
+    if out.exists() and not args.force:
+        raise CliError(f"{out} already exists: choose another name or pass --force")
+    try:
+        project = import_model_file(args.model)
+    except ImportModelError as exc:
+        raise CliError(str(exc)) from None
+    save_project(project, out)
+    table, _ok = layer_table(project)
+    _print(table)
+    _print(
+        f"wrote {out}; its dataset is {project.dataset.path!r} (an .npz with arrays x and y): "
+        "edit dataset in the file to point at your data"
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="dropout-studio",
+        description="See what dropout does to a neural network. Without a command, starts the "
+        "desktop app.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("presets", help="list the example projects")
+    p.set_defaults(func=cmd_presets)
+
+    p = sub.add_parser("new", help="create a project file from a preset")
+    p.add_argument("project", help="project file to write (.json)")
+    p.add_argument(
+        "--preset",
+        default="mlp-classic",
+        choices=preset_names(),
+        help="preset to start from (default: mlp-classic)",
+    )
+    p.add_argument("--name", help="project name (default: the file name)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.set_defaults(func=cmd_new)
+
+    p = sub.add_parser(
+        "check", help="validate a project and print each layer's output shape and parameters"
+    )
+    p.add_argument("project", help="project file (.json)")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("train", help="train a project and write a run folder")
+    p.add_argument("project", help="project file (.json)")
+    p.add_argument(
+        "--out", help="run folder (default: runs/<date-time>-<name>/ beside the project)"
+    )
+    p.add_argument("--epochs", type=int, help="override the project's epochs")
+    p.add_argument("--seed", type=int, help="override the project's seed (weights, split, masks)")
+    p.add_argument("--batch-size", type=int, help="override the project's batch size")
+    p.add_argument(
+        "--loop",
+        choices=["auto", "compiled", "fit"],
+        help="training loop: compiled (fast, in memory) or Keras fit",
+    )
+    p.add_argument("--device", help="auto, cpu, gpu:0, ... (default: the project's)")
+    p.add_argument("--quiet", action="store_true", help="no progress output")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("export", help="export the model of a run folder")
+    p.add_argument("run", help="run folder written by 'train'")
+    p.add_argument(
+        "--format",
+        required=True,
+        choices=["keras", "saved_model", "tflite", "onnx"],
+        help="keras (.keras file), saved_model (folder), tflite, onnx",
+    )
+    p.add_argument("--out", help="output path (default: inside the run folder)")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("import", help="turn a plain Keras model file into a project")
+    p.add_argument("model", help="Keras model file (.keras)")
+    p.add_argument("project", help="project file to write (.json)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.set_defaults(func=cmd_import)
+    return parser
+
+
+def _check_counts(args: argparse.Namespace) -> None:
+    for key in ("epochs", "batch_size"):
+        value = getattr(args, key, None)
+        if value is not None and value < 1:
+            raise CliError(f"--{key.replace('_', '-')} must be at least 1, got {value}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        from dropout_studio.app import run_app
+
+        return run_app()
+    try:
+        _check_counts(args)
+        return int(args.func(args))
+    except (CliError, ProjectError) as exc:
+        _print(f"dropout-studio {args.command}: {exc}", sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        _print(f"dropout-studio {args.command}: interrupted", sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Pure-Python model of a project: spec, validation, shapes, files. No Qt, no TensorFlow."""

@@ -1,0 +1,246 @@
+"""The network spec: an ordered, immutable stack of layers, each with its own dropout.
+
+Everything here is plain Python so the GUI, the CLI and the training worker can share one
+snapshot without copying: a spec never changes, edits make a new one (``dataclasses.replace``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+DROPOUT_TYPES = ("none", "dropout", "spatial", "gaussian", "alpha")
+ACTIVATIONS = (
+    "linear",
+    "relu",
+    "sigmoid",
+    "tanh",
+    "softmax",
+    "elu",
+    "selu",
+    "gelu",
+    "swish",
+    "leaky_relu",
+)
+PADDINGS = ("valid", "same")
+
+
+@dataclass(frozen=True)
+class OptionSpec:
+    """One editable option of a layer kind; ``kind`` tells editors which widget to show."""
+
+    name: str
+    kind: str  # "int", "float", "bool", "choice", "size" (int or [h, w]), "shape"
+    default: Any
+    help: str
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+
+
+@dataclass(frozen=True)
+class LayerKind:
+    name: str
+    description: str
+    options: tuple[OptionSpec, ...] = ()
+    weighted: bool = False
+    recurrent: bool = False
+
+    def option(self, name: str) -> OptionSpec | None:
+        return next((o for o in self.options if o.name == name), None)
+
+
+def _activation(default: str) -> OptionSpec:
+    return OptionSpec(
+        "activation", "choice", default, "function applied to the output", ACTIVATIONS
+    )
+
+
+_POOL = (
+    OptionSpec("pool_size", "size", 2, "window size", minimum=1),
+    OptionSpec("strides", "size", None, "step between windows (empty = pool size)", minimum=1),
+    OptionSpec("padding", "choice", "valid", "'same' keeps the size (with stride 1)", PADDINGS),
+)
+_RNN = (
+    OptionSpec("units", "int", 32, "size of the hidden state", minimum=1),
+    OptionSpec("return_sequences", "bool", False, "output every time step, not just the last"),
+)
+
+LAYER_KINDS: dict[str, LayerKind] = {
+    k.name: k
+    for k in (
+        LayerKind(
+            "Input",
+            "the shape of one sample; its dropout is input dropout",
+            (OptionSpec("shape", "shape", (2,), "sample shape without the batch axis"),),
+        ),
+        LayerKind(
+            "Dense",
+            "fully connected layer",
+            (
+                OptionSpec("units", "int", 64, "number of units", minimum=1),
+                _activation("relu"),
+                OptionSpec("use_bias", "bool", True, "add a learned bias"),
+            ),
+            weighted=True,
+        ),
+        LayerKind(
+            "Conv1D",
+            "1-D convolution over (steps, channels)",
+            (
+                OptionSpec("filters", "int", 32, "number of output channels", minimum=1),
+                OptionSpec("kernel_size", "size", 3, "window length", minimum=1),
+                OptionSpec("strides", "size", 1, "step between windows", minimum=1),
+                OptionSpec("padding", "choice", "valid", "'same' keeps the length", PADDINGS),
+                _activation("relu"),
+            ),
+            weighted=True,
+        ),
+        LayerKind(
+            "Conv2D",
+            "2-D convolution over (height, width, channels)",
+            (
+                OptionSpec("filters", "int", 32, "number of output channels", minimum=1),
+                OptionSpec("kernel_size", "size", 3, "window size (n or [h, w])", minimum=1),
+                OptionSpec("strides", "size", 1, "step between windows", minimum=1),
+                OptionSpec("padding", "choice", "valid", "'same' keeps the size", PADDINGS),
+                _activation("relu"),
+            ),
+            weighted=True,
+        ),
+        LayerKind("MaxPooling1D", "maximum over windows of steps", _POOL),
+        LayerKind("MaxPooling2D", "maximum over 2-D windows", _POOL),
+        LayerKind("AveragePooling2D", "average over 2-D windows", _POOL),
+        LayerKind("GlobalAveragePooling1D", "average over all steps, one value per channel"),
+        LayerKind("GlobalAveragePooling2D", "average over height and width, one value per channel"),
+        LayerKind("Flatten", "reshape to one long vector"),
+        LayerKind("BatchNormalization", "normalizes each channel over the batch", weighted=True),
+        LayerKind(
+            "Embedding",
+            "maps integer tokens to learned vectors",
+            (
+                OptionSpec(
+                    "input_dim", "int", 100, "vocabulary size (largest token + 1)", minimum=1
+                ),
+                OptionSpec("output_dim", "int", 16, "vector length per token", minimum=1),
+            ),
+            weighted=True,
+        ),
+        LayerKind("LSTM", "long short-term memory", (*_RNN, _activation("tanh")), True, True),
+        LayerKind("GRU", "gated recurrent unit", (*_RNN, _activation("tanh")), True, True),
+        LayerKind("SimpleRNN", "plain recurrent layer", (*_RNN, _activation("tanh")), True, True),
+    )
+}
+
+
+def _freeze(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+@dataclass(frozen=True)
+class DropoutSpec:
+    """Dropout applied to a layer's output. ``rate`` is the fraction dropped (Keras convention)."""
+
+    type: str = "none"
+    rate: float = 0.0
+
+    @property
+    def active(self) -> bool:
+        return self.type != "none" and self.rate > 0
+
+    @property
+    def keep_probability(self) -> float:
+        return 1.0 - self.rate if self.type != "none" else 1.0
+
+    def describe(self) -> str:
+        if not self.active:
+            return "no dropout"
+        return f"{self.type} · drop {self.rate:.0%} · keep {1 - self.rate:.0%}"
+
+
+NO_DROPOUT = DropoutSpec()
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One layer: its kind, kind-specific options, output dropout, RNN dropouts and L2 penalty."""
+
+    kind: str
+    options: tuple[tuple[str, Any], ...] = ()
+    dropout: DropoutSpec = NO_DROPOUT
+    input_dropout: float = 0.0
+    recurrent_dropout: float = 0.0
+    l2: float = 0.0
+
+    @classmethod
+    def make(cls, kind: str, dropout: DropoutSpec = NO_DROPOUT, **options: Any) -> LayerSpec:
+        """Build a layer from keyword options; RNN dropouts and l2 are recognised by name."""
+        extra = {
+            k: options.pop(k) for k in ("input_dropout", "recurrent_dropout", "l2") if k in options
+        }
+        return cls(
+            kind, tuple(sorted((k, _freeze(v)) for k, v in options.items())), dropout, **extra
+        )
+
+    @property
+    def kind_info(self) -> LayerKind | None:
+        return LAYER_KINDS.get(self.kind)
+
+    def option(self, name: str) -> Any:
+        """The option's value, or the kind's default when the layer does not set it."""
+        for key, value in self.options:
+            if key == name:
+                return value
+        info = self.kind_info
+        spec = info.option(name) if info else None
+        return spec.default if spec else None
+
+    @property
+    def option_dict(self) -> dict[str, Any]:
+        return dict(self.options)
+
+    def with_options(self, **changes: Any) -> LayerSpec:
+        merged = {**self.option_dict, **{k: _freeze(v) for k, v in changes.items()}}
+        return replace(self, options=tuple(sorted(merged.items())))
+
+    def with_dropout(self, dropout: DropoutSpec) -> LayerSpec:
+        return replace(self, dropout=dropout)
+
+
+@dataclass(frozen=True)
+class NetworkSpec:
+    layers: tuple[LayerSpec, ...] = field(default_factory=tuple)
+
+    @classmethod
+    def of(cls, layers: Iterable[LayerSpec]) -> NetworkSpec:
+        return cls(tuple(layers))
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def without_dropout(self) -> NetworkSpec:
+        """The same stack with every dropout rate set to 0 (the 'no dropout' twin)."""
+        return NetworkSpec(
+            tuple(
+                replace(layer, dropout=NO_DROPOUT, input_dropout=0.0, recurrent_dropout=0.0)
+                for layer in self.layers
+            )
+        )
+
+    def with_layer(self, index: int, layer: LayerSpec) -> NetworkSpec:
+        layers = list(self.layers)
+        layers[index] = layer
+        return NetworkSpec(tuple(layers))
+
+
+def layer_label(index: int, layer: LayerSpec) -> str:
+    """How messages name a layer: 1-based position and kind, as the layer table shows it."""
+    return f"layer {index + 1} ({layer.kind})"
+
+
+def options_from_mapping(kind: str, raw: Mapping[str, Any]) -> dict[str, Any]:
+    """The keys of ``raw`` that are options of ``kind`` (used by project loading and import)."""
+    info = LAYER_KINDS[kind]
+    return {o.name: _freeze(raw[o.name]) for o in info.options if o.name in raw}

@@ -1,0 +1,143 @@
+"""Keras models from a network spec, with recording dropout layers, and their plain twins."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import keras
+
+from dropout_studio.core.shapes import infer
+from dropout_studio.core.spec import LayerSpec, NetworkSpec
+from dropout_studio.engine.layers import RECORDING_LAYERS, RecordingDropout
+
+RNN_CLASSES = {"LSTM": "RecordingLSTM", "GRU": "RecordingGRU", "SimpleRNN": "RecordingSimpleRNN"}
+
+
+class BuildError(ValueError):
+    """The spec cannot become a model; the message is the first validation problem."""
+
+
+def layer_name(index: int, layer: LayerSpec) -> str:
+    """Stable Keras names: position and kind, so masks and messages agree with the table."""
+    return f"{layer.kind.lower()}_{index + 1}"
+
+
+def dropout_name(index: int, layer: LayerSpec) -> str:
+    return f"{layer_name(index, layer)}_dropout"
+
+
+def _regularizer(layer: LayerSpec) -> Any:
+    return keras.regularizers.L2(layer.l2) if layer.l2 else None
+
+
+def _keras_layer(index: int, layer: LayerSpec, seed: int) -> keras.layers.Layer:
+    from dropout_studio.engine import layers as rec
+
+    name = layer_name(index, layer)
+    o = layer.option
+    reg = _regularizer(layer)
+    kind = layer.kind
+    if kind == "Dense":
+        return keras.layers.Dense(
+            o("units"),
+            activation=o("activation"),
+            use_bias=o("use_bias"),
+            kernel_regularizer=reg,
+            name=name,
+        )
+    if kind in ("Conv1D", "Conv2D"):
+        cls = keras.layers.Conv1D if kind == "Conv1D" else keras.layers.Conv2D
+        return cls(
+            o("filters"),
+            o("kernel_size"),
+            strides=o("strides"),
+            padding=o("padding"),
+            activation=o("activation"),
+            kernel_regularizer=reg,
+            name=name,
+        )
+    if kind in ("MaxPooling1D", "MaxPooling2D", "AveragePooling2D"):
+        cls = getattr(keras.layers, kind)
+        return cls(pool_size=o("pool_size"), strides=o("strides"), padding=o("padding"), name=name)
+    if kind in ("GlobalAveragePooling1D", "GlobalAveragePooling2D", "Flatten"):
+        return getattr(keras.layers, kind)(name=name)
+    if kind == "BatchNormalization":
+        return keras.layers.BatchNormalization(gamma_regularizer=reg, name=name)
+    if kind == "Embedding":
+        return keras.layers.Embedding(
+            o("input_dim"), o("output_dim"), embeddings_regularizer=reg, name=name
+        )
+    if kind in RNN_CLASSES:
+        cls = getattr(rec, RNN_CLASSES[kind])
+        return cls(
+            o("units"),
+            activation=o("activation"),
+            return_sequences=o("return_sequences"),
+            dropout=layer.input_dropout,
+            recurrent_dropout=layer.recurrent_dropout,
+            kernel_regularizer=reg,
+            recurrent_regularizer=reg,
+            seed=seed + 7919 * (index + 1),
+            name=name,
+        )
+    raise BuildError(f"layer {index + 1} ({kind}) cannot be built")
+
+
+def build_model(network: NetworkSpec, seed: int = 0) -> keras.Model:
+    """A Sequential model with a recording dropout layer after each layer that asks for one.
+
+    Weights are initialised from ``seed``; each dropout layer gets its own derived seed so that
+    the same seed gives the same masks.
+    """
+    report = infer(network)
+    if report.errors:
+        raise BuildError(report.errors[0].message)
+    keras.utils.set_random_seed(seed)
+    first = network.layers[0]
+    shape = tuple(first.option("shape"))
+    dtype = "int32" if len(network.layers) > 1 and network.layers[1].kind == "Embedding" else None
+    model_layers: list[Any] = [keras.Input(shape=shape, dtype=dtype, name="input")]
+    for index, layer in enumerate(network.layers):
+        if index > 0:
+            model_layers.append(_keras_layer(index, layer, seed))
+        if layer.dropout.active:
+            mode = layer.dropout.type
+            model_layers.append(
+                RecordingDropout(
+                    layer.dropout.rate,
+                    mode=mode,
+                    seed=seed * 1000 + index,
+                    name=dropout_name(index, layer),
+                )
+            )
+    return keras.Sequential(model_layers, name="dropout_studio_model")
+
+
+def plain_clone(model: keras.Model) -> keras.Model:
+    """The same model with stock Keras layers only, weights copied: what every export saves."""
+
+    def to_stock(layer: keras.layers.Layer) -> keras.layers.Layer:
+        if isinstance(layer, RECORDING_LAYERS):
+            return layer.stock_layer()
+        return layer.__class__.from_config(layer.get_config())
+
+    clone = keras.models.clone_model(model, clone_function=to_stock)
+    for source, target in zip(model.layers, clone.layers):
+        if hasattr(source, "cell"):
+            target.cell.set_weights(source.cell.get_weights())
+        elif source.weights and not isinstance(source, RecordingDropout):
+            target.set_weights(source.get_weights())
+    return clone
+
+
+def parameter_counts(model: keras.Model) -> dict[str, int]:
+    """Keras' own parameter count per layer, excluding the recording variables."""
+    counts: dict[str, int] = {}
+    for layer in model.layers:
+        if isinstance(layer, RecordingDropout):
+            continue
+        if hasattr(layer, "cell"):
+            counts[layer.name] = layer.cell.count_params()
+        else:
+            counts[layer.name] = layer.count_params()
+    return counts

@@ -1,0 +1,234 @@
+"""Run folders and model export: plain ``.keras``, SavedModel, TFLite/LiteRT and ONNX.
+
+Everything exported is plain Keras (recording layers swapped for their stock twins), so a Python
+without Dropout Studio loads it and predicts identically.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import keras
+import numpy as np
+
+from dropout_studio.core.project import Project, atomic_write_text, load_project, save_project
+from dropout_studio.engine.build import plain_clone
+
+FORMATS = ("keras", "saved_model", "tflite", "onnx")
+SUFFIXES = {"keras": ".keras", "saved_model": "", "tflite": ".tflite", "onnx": ".onnx"}
+
+
+class ExportError(RuntimeError):
+    """An export that cannot be done, with the reason and what to do instead."""
+
+
+# ---------------------------------------------------------------- run folders
+
+
+def write_history_csv(path: Path, history: list[dict[str, float]]) -> None:
+    """Per-epoch rows in Keras' CSVLogger layout: ``epoch`` then the metric names sorted."""
+    keys = sorted({k for row in history for k in row if k != "epoch"})
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["epoch", *keys])
+        for row in history:
+            writer.writerow([int(row["epoch"]), *(row.get(k, "") for k in keys)])
+
+
+def read_history_csv(path: Path) -> list[dict[str, float]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return [
+            {k: (int(v) if k == "epoch" else float(v)) for k, v in row.items() if v != ""}
+            for row in csv.DictReader(fh)
+        ]
+
+
+def write_masks(path: Path, masks: dict[str, dict[str, Any]]) -> None:
+    arrays: dict[str, np.ndarray] = {}
+    for name, record in masks.items():
+        arrays[f"{name}/last_mask"] = np.asarray(record["last_mask"])
+        arrays[f"{name}/drop_frequency"] = np.asarray(record["drop_frequency"])
+        arrays[f"{name}/step"] = np.asarray(record["step"])
+    np.savez(path, **arrays)
+
+
+def write_run(
+    folder: str | os.PathLike[str],
+    project: Project,
+    result: Any,
+    extra: dict[str, Any] | None = None,
+) -> Path:
+    """The run folder: project snapshot, history.csv, plain model.keras, masks.npz, summary."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    save_project(project, folder / "project.json")
+    write_history_csv(folder / "history.csv", result.history)
+    if result.model is not None:
+        plain_clone(result.model).save(folder / "model.keras")
+    write_masks(folder / "masks.npz", result.masks)
+    summary = {
+        "status": result.status,
+        "message": result.message,
+        "epochs_finished": len(result.history),
+        "best_epoch": result.best_epoch,
+        "test": result.test_metrics,
+        "best_test": result.best_test_metrics,
+        "wall_time_s": round(result.wall_time, 3),
+        "samples_per_second": round(result.samples_per_second, 1),
+        "loop": result.loop,
+        **(extra or {}),
+    }
+    atomic_write_text(folder / "summary.json", json.dumps(summary, indent=2) + "\n")
+    return folder
+
+
+def load_run_model(folder: str | os.PathLike[str]) -> keras.Model:
+    path = Path(folder) / "model.keras"
+    if not path.exists():
+        raise ExportError(
+            f"{folder} holds no model.keras: is it a run folder written by 'dropout-studio train'?"
+        )
+    return keras.saving.load_model(path)
+
+
+def run_project(folder: str | os.PathLike[str]) -> Project:
+    return load_project(Path(folder) / "project.json")
+
+
+# ---------------------------------------------------------------- export
+
+
+def _sample_batch(model: keras.Model, n: int = 2) -> np.ndarray:
+    shape = tuple(model.input_shape[1:])
+    if any(d is None for d in shape):
+        raise ExportError(f"the model input {shape} has an open dimension")
+    dtype = model.inputs[0].dtype
+    if "int" in str(dtype):
+        return np.zeros((n, *shape), dtype="int32")
+    return np.random.default_rng(0).random((n, *shape)).astype("float32")
+
+
+def _has_recurrent(model: keras.Model) -> bool:
+    return any(isinstance(layer, keras.layers.RNN) for layer in model.layers)
+
+
+def _unrolled(model: keras.Model) -> keras.Model:
+    """A clone with ``unroll=True`` RNNs: LiteRT runs it with built-in ops only."""
+    if any(d is None for d in model.input_shape[1:]):
+        raise ExportError(
+            "TFLite needs built-in ops, which means unrolling the recurrent "
+            "layers over a fixed sequence length, and this model's sequence "
+            "length is open: give the Input a fixed number of steps"
+        )
+
+    def unroll(layer: keras.layers.Layer) -> keras.layers.Layer:
+        config = layer.get_config()
+        if isinstance(layer, keras.layers.RNN):
+            config["unroll"] = True
+        return layer.__class__.from_config(config)
+
+    clone = keras.models.clone_model(model, clone_function=unroll)
+    clone.set_weights(model.get_weights())
+    return clone
+
+
+def export_model(model: keras.Model, fmt: str, out: str | os.PathLike[str]) -> Path:
+    """Write ``model`` (recording or plain) as ``fmt``; returns the written path."""
+    if fmt not in FORMATS:
+        raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    plain = plain_clone(model)
+    plain(_sample_batch(plain))  # ONNX and TFLite need a model that has been called
+    if fmt == "keras":
+        if out.suffix != ".keras":
+            raise ExportError(f"a Keras model file must end in .keras, not {out.name!r}")
+        plain.save(out)
+    elif fmt == "saved_model":
+        _require_tensorflow("SavedModel")
+        if out.exists():
+            shutil.rmtree(out) if out.is_dir() else out.unlink()
+        plain.export(str(out), format="tf_saved_model", verbose=False)
+    elif fmt == "tflite":
+        _require_tensorflow("TFLite")
+        target = _unrolled(plain) if _has_recurrent(plain) else plain
+        target(_sample_batch(target))
+        with tempfile.TemporaryDirectory() as tmp:
+            produced = target.export(
+                str(Path(tmp) / "model.tflite"), format="litert", verbose=False
+            )
+            found = produced if isinstance(produced, str) else None
+            candidates = [Path(found)] if found else list(Path(tmp).rglob("*.tflite"))
+            if not candidates or not candidates[0].exists():
+                raise ExportError("the TFLite converter wrote no file")
+            shutil.copyfile(candidates[0], out)
+    else:
+        _require_tensorflow("ONNX")
+        missing = [m for m in ("tf2onnx", "onnx") if not _importable(m)]
+        if missing:
+            raise ExportError(
+                f"ONNX export needs the package(s) {', '.join(missing)}: "
+                "pip install 'dropout-studio[onnx]'"
+            )
+        plain.export(str(out), format="onnx", verbose=False)
+    if not out.exists():
+        raise ExportError(f"the {fmt} exporter reported success but wrote no {out}")
+    return out
+
+
+def _importable(module: str) -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec(module) is not None
+
+
+def _require_tensorflow(what: str) -> None:
+    if keras.backend.backend() != "tensorflow":
+        raise ExportError(
+            f"{what} export needs the TensorFlow backend (KERAS_BACKEND="
+            f"tensorflow); this process runs {keras.backend.backend()}"
+        )
+
+
+def predict_exported(path: str | os.PathLike[str], fmt: str, x: np.ndarray) -> np.ndarray:
+    """Predictions of an exported file, through its own runtime (used to verify exports)."""
+    path = Path(path)
+    if fmt == "keras":
+        return keras.saving.load_model(path).predict(x, verbose=0)
+    if fmt == "saved_model":
+        import tensorflow as tf
+
+        loaded = tf.saved_model.load(str(path))
+        return np.asarray(loaded.serve(tf.constant(x)))
+    if fmt == "tflite":
+        try:
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError:
+            import tensorflow as tf
+
+            Interpreter = tf.lite.Interpreter
+        interpreter = Interpreter(model_path=str(path))
+        inp = interpreter.get_input_details()[0]
+        outp = interpreter.get_output_details()[0]
+        interpreter.resize_tensor_input(inp["index"], x.shape)
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(inp["index"], x.astype(inp["dtype"]))
+        interpreter.invoke()
+        return interpreter.get_tensor(outp["index"])
+    if fmt == "onnx":
+        import onnxruntime as ort
+
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        name = session.get_inputs()[0].name
+        return session.run(None, {name: x})[0]
+    raise ExportError(f"unknown format {fmt!r}")
+
+
+def default_export_path(run_folder: Path, fmt: str) -> Path:
+    return run_folder / f"export-{fmt}{SUFFIXES[fmt]}"
