@@ -23,6 +23,7 @@ SYNTHETIC = {
     "spirals": "interleaved spirals (2-D, one class per arm)",
     "xor": "four noisy clusters in XOR layout (2-D, 2 classes)",
     "sine": "noisy sine windows; predict the next value (sequence regression)",
+    "wave": "one noisy period of a sine: y from x (1-D regression, for overfitting demos)",
     "shapes": "32×32 images of five noisy shapes (1 or 3 channels)",
     "stripes": "32×32 images of stripes in five orientations (1 or 3 channels)",
 }
@@ -82,6 +83,8 @@ def known_signature(dataset: DatasetSpec) -> DataSignature | None:
             return DataSignature((2,), 2)
         if dataset.name == "spirals":
             return DataSignature((2,), int(dataset.option("arms", 3)))
+        if dataset.name == "wave":
+            return DataSignature((1,), 0)
         if dataset.name == "sine":
             return DataSignature((int(dataset.option("steps", 20)), 1), 0)
         if dataset.name in ("shapes", "stripes"):

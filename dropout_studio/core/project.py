@@ -309,8 +309,11 @@ def load_project(path: str | os.PathLike[str]) -> Project:
 
 def _layer_to_dict(layer: LayerSpec) -> dict[str, Any]:
     out: dict[str, Any] = {"kind": layer.kind}
-    for key, value in layer.options:
-        out[key] = list(value) if isinstance(value, tuple) else value
+    info = LAYER_KINDS[layer.kind]
+    for option in info.options:  # every option, defaults too: the file documents itself
+        value = layer.option(option.name)
+        if value is not None:
+            out[option.name] = list(value) if isinstance(value, tuple) else value
     if layer.dropout.type != "none":
         out["dropout"] = {"type": layer.dropout.type, "rate": layer.dropout.rate}
     for key in ("input_dropout", "recurrent_dropout", "l2"):

@@ -139,6 +139,20 @@ def _freeze(value: Any) -> Any:
     return value
 
 
+def _normalized(kind: str, options: Mapping[str, Any]) -> tuple[tuple[str, Any], ...]:
+    """Sorted, frozen options without those equal to the kind's default, so equal layers compare
+    equal however they were written."""
+    info = LAYER_KINDS.get(kind)
+    out = []
+    for key, value in options.items():
+        value = _freeze(value)
+        spec = info.option(key) if info else None
+        if spec is not None and spec.default == value and type(spec.default) is type(value):
+            continue
+        out.append((key, value))
+    return tuple(sorted(out))
+
+
 @dataclass(frozen=True)
 class DropoutSpec:
     """Dropout applied to a layer's output. ``rate`` is the fraction dropped (Keras convention)."""
@@ -180,9 +194,7 @@ class LayerSpec:
         extra = {
             k: options.pop(k) for k in ("input_dropout", "recurrent_dropout", "l2") if k in options
         }
-        return cls(
-            kind, tuple(sorted((k, _freeze(v)) for k, v in options.items())), dropout, **extra
-        )
+        return cls(kind, _normalized(kind, options), dropout, **extra)
 
     @property
     def kind_info(self) -> LayerKind | None:
@@ -202,8 +214,7 @@ class LayerSpec:
         return dict(self.options)
 
     def with_options(self, **changes: Any) -> LayerSpec:
-        merged = {**self.option_dict, **{k: _freeze(v) for k, v in changes.items()}}
-        return replace(self, options=tuple(sorted(merged.items())))
+        return replace(self, options=_normalized(self.kind, {**self.option_dict, **changes}))
 
     def with_dropout(self, dropout: DropoutSpec) -> LayerSpec:
         return replace(self, dropout=dropout)

@@ -144,9 +144,14 @@ def _synthetic(spec: DatasetSpec, seed: int) -> tuple[np.ndarray, np.ndarray, li
     noise = float(
         spec.option(
             "noise",
-            {"circles": 0.1, "moons": 0.25, "spirals": 0.05, "xor": 0.35, "sine": 0.1}.get(
-                name, 0.15
-            ),
+            {
+                "circles": 0.1,
+                "moons": 0.25,
+                "spirals": 0.05,
+                "xor": 0.35,
+                "sine": 0.1,
+                "wave": 0.3,
+            }.get(name, 0.15),
         )
     )
     two = ["class 0", "class 1"]
@@ -164,6 +169,10 @@ def _synthetic(spec: DatasetSpec, seed: int) -> tuple[np.ndarray, np.ndarray, li
         centres = rng.integers(0, 2, (n, 2))
         x = centres * 2.0 - 1.0 + rng.normal(0, noise, (n, 2))
         return x, centres[:, 0] ^ centres[:, 1], two
+    if name == "wave":
+        x = rng.uniform(-1, 1, (n, 1)).astype("float32")
+        y = np.sin(2 * np.pi * x[:, 0]) + rng.normal(0, noise, n)
+        return x, y.astype("float32"), []
     if name == "sine":
         x, y = _sine(n, int(spec.option("steps", 20)), noise, rng)
         return x, y, []
