@@ -74,6 +74,7 @@ class DataSignature:
 def known_signature(dataset: DatasetSpec) -> DataSignature | None:
     """The signature of built-in and synthetic sets; ``None`` for files (known once loaded)."""
     if dataset.source == "builtin" and dataset.name in BUILTIN:
+        shape: tuple[int, ...]
         shape, classes, _ = BUILTIN[dataset.name]
         if dataset.name == "digits" and dataset.option("as_images"):
             shape = (8, 8, 1)

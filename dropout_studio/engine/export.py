@@ -55,7 +55,7 @@ def write_masks(path: Path, masks: dict[str, dict[str, Any]]) -> None:
         arrays[f"{name}/last_mask"] = np.asarray(record["last_mask"])
         arrays[f"{name}/drop_frequency"] = np.asarray(record["drop_frequency"])
         arrays[f"{name}/step"] = np.asarray(record["step"])
-    np.savez(path, **arrays)
+    np.savez(path, **arrays)  # type: ignore[arg-type]
 
 
 def write_run(

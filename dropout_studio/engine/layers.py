@@ -80,7 +80,7 @@ class RecordingDropout(_MaskRecords, keras.layers.Layer):
                 raise ValueError(
                     f"spatial dropout needs a 1-D or 2-D feature map, got {input_shape}"
                 )
-            mask_shape: tuple[int, ...] = (int(features[-1]),)
+            mask_shape: tuple[int, ...] = (int(features[-1] or 0),)
         else:
             if any(d is None for d in features):
                 raise ValueError(

@@ -349,6 +349,36 @@ class _CompiledLoop(_LoopBase):
             denom = tf.maximum(tf.cast(m, tf.float32), 1.0)
             return total / denom, metric / denom
 
+        def end_epoch(rows: Any, finished_epochs: Any, halt: Any) -> tuple[Any, Any, Any]:
+            val_loss, val_metric = evaluate(xv, yv)
+            rows = rows.write(
+                rows.size(),
+                tf.stack(
+                    [
+                        tf.cast(state["epoch"], tf.float32),
+                        state["loss_sum"] / state["count"],
+                        state["metric_sum"] / state["count"],
+                        val_loss,
+                        val_metric,
+                    ]
+                ),
+            )
+            improved = val_loss < state["best_val"]
+            state["best_val"].assign(tf.minimum(val_loss, state["best_val"]))
+            state["since_best"].assign(tf.where(improved, 0, state["since_best"] + 1))
+            if keep_best and improved:  # copying costs ~1 ms/epoch: only on request
+                for keep, live in zip(best, weights):
+                    keep.assign(live)
+            if patience > 0:
+                halt = state["since_best"] >= patience
+            state["batch"].assign(0)
+            state["epoch"].assign_add(1)
+            state["loss_sum"].assign(0.0)
+            state["metric_sum"].assign(0.0)
+            state["count"].assign(0.0)
+            finished_epochs += 1
+            return rows, finished_epochs, halt
+
         @tf.function(reduce_retracing=True)
         def run_steps(max_steps: Any, epochs_left: Any) -> tuple[Any, Any, Any, Any]:
             rows = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
@@ -357,7 +387,12 @@ class _CompiledLoop(_LoopBase):
             last_loss = tf.constant(0.0)
             bad = tf.constant(False)
             halt = tf.constant(False)
-            while done < max_steps and finished_epochs < epochs_left and not bad and not halt:
+            # Plain tf.logical_* on purpose: autograph turns `and`/`not` on tensors into nested
+            # lazy conds, which cost more per step than the step itself on small data.
+            while tf.logical_and(
+                tf.logical_and(done < max_steps, finished_epochs < epochs_left),
+                tf.logical_not(tf.logical_or(bad, halt)),
+            ):
                 if spe > 1 and state["batch"] == 0:  # a full batch needs no shuffling
                     state["perm"].assign(
                         tf.random.experimental.stateless_shuffle(
@@ -384,34 +419,10 @@ class _CompiledLoop(_LoopBase):
                 bad = tf.logical_not(tf.math.is_finite(total))
                 state["batch"].assign_add(1)
                 done += 1
-                if state["batch"] == spe and not bad:
-                    val_loss, val_metric = evaluate(xv, yv)
-                    rows = rows.write(
-                        rows.size(),
-                        tf.stack(
-                            [
-                                tf.cast(state["epoch"], tf.float32),
-                                state["loss_sum"] / state["count"],
-                                state["metric_sum"] / state["count"],
-                                val_loss,
-                                val_metric,
-                            ]
-                        ),
-                    )
-                    improved = val_loss < state["best_val"]
-                    state["best_val"].assign(tf.minimum(val_loss, state["best_val"]))
-                    state["since_best"].assign(tf.where(improved, 0, state["since_best"] + 1))
-                    if keep_best and improved:  # copying costs ~1 ms/epoch: only on request
-                        for keep, live in zip(best, weights):
-                            keep.assign(live)
-                    if patience > 0 and state["since_best"] >= patience:
-                        halt = tf.constant(True)
-                    state["batch"].assign(0)
-                    state["epoch"].assign_add(1)
-                    state["loss_sum"].assign(0.0)
-                    state["metric_sum"].assign(0.0)
-                    state["count"].assign(0.0)
-                    finished_epochs += 1
+                if spe == 1:  # full batch: every step ends an epoch, so skip the cond
+                    rows, finished_epochs, halt = end_epoch(rows, finished_epochs, halt)
+                elif tf.logical_and(state["batch"] == spe, tf.logical_not(bad)):
+                    rows, finished_epochs, halt = end_epoch(rows, finished_epochs, halt)
             return rows.stack(), last_loss, bad, halt
 
         eval_fn = tf.function(evaluate, reduce_retracing=True)
@@ -431,7 +442,10 @@ class _CompiledLoop(_LoopBase):
             call_time = time.perf_counter() - call_start
             batch = int(state["batch"].numpy())
             epoch_now = int(state["epoch"].numpy())
+            failed = bool(bad.numpy())
             for r in rows.numpy():
+                if failed and not np.isfinite(r[1]):
+                    continue  # the epoch the NaN appeared in did not finish
                 self._epoch_ended(
                     {
                         "epoch": int(r[0]),
@@ -442,8 +456,11 @@ class _CompiledLoop(_LoopBase):
                     }
                 )
             step = int(optimizer.iterations.numpy())
-            if bool(bad.numpy()):
-                self._nan(epoch_now, batch if batch else spe)
+            if failed:
+                if spe == 1:  # the full-batch step also closed its epoch
+                    self._nan(epoch_now - 1, 1)
+                else:
+                    self._nan(epoch_now, batch)
                 break
             self._maybe_snapshot(epoch_now, batch, step, float(last_loss.numpy()))
             if bool(halt.numpy()):
