@@ -5,10 +5,8 @@ from __future__ import annotations
 import sys
 
 
-def run_app() -> int:
-    """Start the GUI. Until the desktop app lands, say so and point to the CLI."""
-    sys.stderr.write(
-        "dropout-studio: the desktop app is not part of this version yet; use the commands "
-        "(dropout-studio --help), e.g. 'dropout-studio presets'\n"
-    )
-    return 2
+def run_app(project: str | None = None) -> int:
+    """Start the GUI; ``project`` opens a project file at start."""
+    from dropout_studio.ui.app import run_app as start
+
+    return start([sys.argv[0], project] if project else [sys.argv[0]])

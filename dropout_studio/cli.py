@@ -326,6 +326,11 @@ def _check_counts(args: argparse.Namespace) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if len(argv) == 1 and argv[0].endswith(".json"):  # dropout-studio my.json opens the app
+        from dropout_studio.app import run_app
+
+        return run_app(argv[0])
     args = parser.parse_args(argv)
     if args.command is None:
         from dropout_studio.app import run_app

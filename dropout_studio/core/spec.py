@@ -246,6 +246,16 @@ class NetworkSpec:
         return NetworkSpec(tuple(layers))
 
 
+def layer_name(index: int, layer: LayerSpec) -> str:
+    """The Keras name of layer ``index``: position and kind, so masks and tables agree."""
+    return f"{layer.kind.lower()}_{index + 1}"
+
+
+def dropout_name(index: int, layer: LayerSpec) -> str:
+    """The Keras name of the output-dropout layer after layer ``index`` (its mask key)."""
+    return f"{layer_name(index, layer)}_dropout"
+
+
 def layer_label(index: int, layer: LayerSpec) -> str:
     """How messages name a layer: 1-based position and kind, as the layer table shows it."""
     return f"layer {index + 1} ({layer.kind})"

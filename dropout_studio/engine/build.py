@@ -7,7 +7,7 @@ from typing import Any
 import keras
 
 from dropout_studio.core.shapes import infer
-from dropout_studio.core.spec import LayerSpec, NetworkSpec
+from dropout_studio.core.spec import LayerSpec, NetworkSpec, dropout_name, layer_name
 from dropout_studio.engine.layers import RECORDING_LAYERS, RecordingDropout
 
 RNN_CLASSES = {"LSTM": "RecordingLSTM", "GRU": "RecordingGRU", "SimpleRNN": "RecordingSimpleRNN"}
@@ -15,15 +15,6 @@ RNN_CLASSES = {"LSTM": "RecordingLSTM", "GRU": "RecordingGRU", "SimpleRNN": "Rec
 
 class BuildError(ValueError):
     """The spec cannot become a model; the message is the first validation problem."""
-
-
-def layer_name(index: int, layer: LayerSpec) -> str:
-    """Stable Keras names: position and kind, so masks and messages agree with the table."""
-    return f"{layer.kind.lower()}_{index + 1}"
-
-
-def dropout_name(index: int, layer: LayerSpec) -> str:
-    return f"{layer_name(index, layer)}_dropout"
 
 
 def _regularizer(layer: LayerSpec) -> Any:

@@ -1,0 +1,131 @@
+"""Live loss curves: every epoch is stored at once, drawing is throttled to ~20 Hz."""
+
+from __future__ import annotations
+
+import csv
+import math
+from pathlib import Path
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+TRAIN_PEN = pg.mkPen("#1f77b4", width=1)
+VAL_PEN = pg.mkPen("#d62728", width=1)
+GAP_PEN = pg.mkPen("#7f7f7f", width=1, style=Qt.PenStyle.DashLine)
+
+
+class LossPlot(QWidget):
+    """Training and validation loss per epoch, the gap, the metric, and the best epoch."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.rows: list[dict[str, float]] = []
+        self._dirty = False
+        pg.setConfigOptions(antialias=False)
+        self.loss_plot = pg.PlotWidget()
+        self.loss_plot.setBackground(self.palette().base().color())
+        self.loss_plot.setLabel("left", "loss")
+        self.loss_plot.setLabel("bottom", "epoch")
+        self.loss_plot.showGrid(x=True, y=True, alpha=0.2)
+        legend = self.loss_plot.addLegend(offset=(-10, 10))
+        legend.setBrush(pg.mkBrush(255, 255, 255, 190))
+        self.train_curve = self.loss_plot.plot(pen=TRAIN_PEN, name="training loss")
+        self.val_curve = self.loss_plot.plot(pen=VAL_PEN, name="validation loss")
+        self.gap_curve = self.loss_plot.plot(pen=GAP_PEN, name="gap (validation − training)")
+        for curve in (self.train_curve, self.val_curve, self.gap_curve):
+            curve.setDownsampling(auto=True, method="peak")
+            curve.setClipToView(True)
+        self.best_line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#2ca02c", width=1))
+        self.best_line.setVisible(False)
+        self.loss_plot.addItem(self.best_line)
+        self.metric_plot = pg.PlotWidget()
+        self.metric_plot.setBackground(self.palette().base().color())
+        self.metric_plot.setMaximumHeight(170)
+        self.metric_plot.setLabel("left", "accuracy")
+        self.metric_plot.getAxis("left").enableAutoSIPrefix(False)
+        self.metric_plot.setLabel("bottom", "epoch")
+        self.metric_plot.showGrid(x=True, y=True, alpha=0.2)
+        self.metric_plot.setXLink(self.loss_plot)
+        self.train_metric = self.metric_plot.plot(pen=TRAIN_PEN)
+        self.val_metric = self.metric_plot.plot(pen=VAL_PEN)
+
+        self.log_y = QCheckBox("log scale")
+        self.log_y.setToolTip("Show the loss on a logarithmic axis")
+        self.log_y.toggled.connect(lambda on: self.loss_plot.setLogMode(y=on))
+        self.show_gap = QCheckBox("generalization gap")
+        self.show_gap.setToolTip("Validation loss minus training loss: growing means overfitting")
+        self.show_gap.setChecked(True)
+        self.show_gap.toggled.connect(self.gap_curve.setVisible)
+        self.best_label = QLabel("")
+        self.best_label.setToolTip("Epoch with the lowest validation loss")
+        row = QHBoxLayout()
+        row.addWidget(self.log_y)
+        row.addWidget(self.show_gap)
+        row.addStretch(1)
+        row.addWidget(self.best_label)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(row)
+        layout.addWidget(self.loss_plot, 3)
+        layout.addWidget(self.metric_plot, 1)
+
+        self._timer = QTimer(self)
+        self._timer.setInterval(50)
+        self._timer.timeout.connect(self._redraw)
+        self._timer.start()
+
+    # data -------------------------------------------------------------------
+    def clear(self) -> None:
+        self.rows = []
+        self._dirty = True
+        self._redraw()
+
+    def add_epoch(self, row: dict[str, float]) -> None:
+        """Store the epoch now; the timer draws it (never drop data to keep up)."""
+        self.rows.append(dict(row))
+        self._dirty = True
+
+    def set_history(self, rows: list[dict[str, float]]) -> None:
+        self.rows = [dict(r) for r in rows]
+        self._dirty = True
+        self._redraw()
+
+    def _column(self, key: str) -> np.ndarray:
+        return np.array([r.get(key, math.nan) for r in self.rows], dtype=float)
+
+    def _redraw(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        epochs = self._column("epoch") + 1
+        train, val = self._column("loss"), self._column("val_loss")
+        self.train_curve.setData(epochs, train)
+        self.val_curve.setData(epochs, val)
+        self.gap_curve.setData(epochs, val - train)
+        metric = "accuracy" if any("accuracy" in r for r in self.rows) else "mae"
+        self.metric_plot.setLabel("left", metric)
+        self.train_metric.setData(epochs, self._column(metric))
+        self.val_metric.setData(epochs, self._column("val_" + metric))
+        if len(val) and np.isfinite(val).any():
+            best = int(np.nanargmin(val))
+            self.best_line.setPos(epochs[best])
+            self.best_line.setVisible(True)
+            self.best_label.setText(f"best validation loss {val[best]:.4f} at epoch {best + 1}")
+        else:
+            self.best_line.setVisible(False)
+            self.best_label.setText("")
+
+    # export -----------------------------------------------------------------
+    def export_png(self, path: Path) -> None:
+        self._redraw()
+        self.grab().save(str(path))
+
+    def export_csv(self, path: Path) -> None:
+        keys = sorted({k for r in self.rows for k in r if k != "epoch"})
+        with open(path, "w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["epoch", *keys])
+            for r in self.rows:
+                writer.writerow([int(r["epoch"]), *(r.get(k, "") for k in keys)])

@@ -1,0 +1,590 @@
+"""The main window: stack editor, properties, diagram, loss curves, dataset and training panels.
+
+Views listen to one :class:`ProjectDocument`; every edit is an undo command that swaps whole
+immutable projects, so undo/redo covers the stack, the dataset and the settings alike. The
+engine (TensorFlow) is imported by :class:`EngineLoader` after the window is shown.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QProgressBar,
+    QSplitter,
+    QTabWidget,
+    QToolBar,
+)
+
+from dropout_studio import __version__
+from dropout_studio.core.document import ProjectDocument
+from dropout_studio.core.project import Project, ProjectError, load_preset, preset_names
+from dropout_studio.ui.controller import EngineLoader, TrainingController
+from dropout_studio.ui.diagram import NetworkDiagram
+from dropout_studio.ui.errors import error_box
+from dropout_studio.ui.loss_plot import LossPlot
+from dropout_studio.ui.panels import DatasetPanel, TrainingPanel
+from dropout_studio.ui.stack_editor import LayerProperties, LayerStackEditor
+
+EXPORT_FORMATS = {
+    "keras": ("Keras model (*.keras)", ".keras"),
+    "saved_model": ("SavedModel folder", ""),
+    "tflite": ("TFLite model (*.tflite)", ".tflite"),
+    "onnx": ("ONNX model (*.onnx)", ".onnx"),
+}
+
+
+class _EditCommand(QUndoCommand):
+    def __init__(
+        self, document: ProjectDocument, before: Project, after: Project, text: str
+    ) -> None:
+        super().__init__(text)
+        self.document, self.before, self.after = document, before, after
+
+    def redo(self) -> None:
+        self.document.set_project(self.after)
+
+    def undo(self) -> None:
+        self.document.set_project(self.before)
+
+
+class _Background(QObject):
+    """Runs a function on a thread and delivers its result or error in the GUI thread."""
+
+    done = Signal(object, object)  # callback, result
+    error = Signal(object, str)  # callback, message
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.done.connect(lambda callback, result: callback(result))
+        self.error.connect(lambda callback, message: callback(message))
+        self.threads: list[threading.Thread] = []
+
+    def run(
+        self,
+        work: Callable[[], Any],
+        on_done: Callable[[Any], None],
+        on_error: Callable[[str], None],
+    ) -> None:
+        def target() -> None:
+            try:
+                result = work()
+            except Exception as exc:
+                self.error.emit(on_error, str(exc))
+            else:
+                self.done.emit(on_done, result)
+
+        thread = threading.Thread(target=target, daemon=True)
+        self.threads = [t for t in self.threads if t.is_alive()] + [thread]
+        thread.start()
+
+    def wait(self, timeout: float = 5.0) -> None:
+        for thread in self.threads:
+            thread.join(timeout)
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self,
+        document: ProjectDocument | None = None,
+        controller: TrainingController | None = None,
+        settings: QSettings | None = None,
+    ) -> None:
+        super().__init__()
+        self.document = document or ProjectDocument(load_preset("mlp-classic"))
+        self.controller = controller or TrainingController()
+        self.settings = settings or QSettings("Dropout Studio", "Dropout Studio")
+        self.loader = EngineLoader()
+        self.background = _Background()
+        self.engine_info: dict[str, Any] | None = None
+        self.undo_stack = QUndoStack(self)
+        self.training_started = 0.0
+        self.epochs_planned = 0
+
+        self.stack_editor = LayerStackEditor(self.document, self.edit)
+        self.properties = LayerProperties(self.document, self.edit)
+        self.stack_editor.selection_changed.connect(self.properties.show_layer)
+        self.properties.show_layer(self.stack_editor.selected_index())
+        self.diagram = NetworkDiagram()
+        self.loss_plot = LossPlot()
+        self.dataset_panel = DatasetPanel(self.document, self.edit)
+        self.dataset_panel.preview_requested.connect(self._schedule_preview)
+        self.training_panel = TrainingPanel(self.document, self.edit)
+
+        left = QSplitter(Qt.Orientation.Vertical)
+        left.addWidget(self.stack_editor)
+        left.addWidget(self.properties)
+        left.setSizes([330, 420])
+        centre = QSplitter(Qt.Orientation.Vertical)
+        centre.addWidget(self.diagram)
+        centre.addWidget(self.loss_plot)
+        centre.setSizes([380, 400])
+        right = QTabWidget()
+        right.addTab(self.dataset_panel, "Dataset")
+        right.addTab(self.training_panel, "Training")
+        main = QSplitter(Qt.Orientation.Horizontal)
+        main.addWidget(left)
+        main.addWidget(centre)
+        main.addWidget(right)
+        main.setSizes([430, 700, 330])
+        main.setChildrenCollapsible(False)
+        self.splitter = main
+        self.setCentralWidget(main)
+
+        self._build_actions()
+        self.engine_label = QLabel("Loading TensorFlow…")
+        self.engine_label.setToolTip("Training is available once the engine has loaded")
+        self.progress = QProgressBar()
+        self.progress.setMaximumWidth(260)
+        self.progress.setTextVisible(True)
+        self.progress.setFormat("idle")
+        self.statusBar().addPermanentWidget(self.progress)
+        self.statusBar().addWidget(self.engine_label)
+
+        self.controller.started.connect(self._on_training_started)
+        self.controller.epoch_ended.connect(self._on_training_epoch_ended)
+        self.controller.progressed.connect(self._on_training_progressed)
+        self.controller.masks_recorded.connect(self._on_training_masks_recorded)
+        self.controller.finished.connect(self._on_training_finished)
+        self.controller.failed.connect(self._on_training_failed)
+        self.controller.data_loaded.connect(lambda text: self.statusBar().showMessage(text, 4000))
+        self.loader.loaded.connect(self._on_engine_loaded)
+        self.loader.failed.connect(self._on_engine_failed)
+        self.document.subscribe(self._on_document_changed)
+        self._on_document_changed(self.document)
+        self._restore_window()
+
+    # actions and menus --------------------------------------------------------
+    def _action(
+        self, text: str, slot: Callable[..., Any], shortcut: Any = None, tip: str = ""
+    ) -> QAction:
+        action = QAction(text, self)
+        action.triggered.connect(slot)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setToolTip(tip or text)
+        action.setStatusTip(tip or text)
+        return action
+
+    def _build_actions(self) -> None:
+        K = QKeySequence.StandardKey
+        self.new_action = self._action("&New", self.new_project, K.New, "New project")
+        self.open_action = self._action("&Open…", self.open_dialog, K.Open, "Open a project file")
+        self.save_action = self._action("&Save", self.save, K.Save, "Save the project")
+        self.save_as_action = self._action(
+            "Save &As…", self.save_as, K.SaveAs, "Save the project under a new name"
+        )
+        self.quit_action = self._action("&Quit", self.close, K.Quit, "Quit Dropout Studio")
+        self.undo_action = self.undo_stack.createUndoAction(self, "&Undo")
+        self.undo_action.setShortcuts([QKeySequence(K.Undo)])
+        self.redo_action = self.undo_stack.createRedoAction(self, "&Redo")
+        self.redo_action.setShortcuts([QKeySequence(K.Redo), QKeySequence("Ctrl+Shift+Z")])
+        self.train_action = self._action(
+            "▶ Train", self.train, "Ctrl+Return", "Train the stack (Ctrl+Enter)"
+        )
+        self.stop_action = self._action(
+            "■ Stop", self.stop, "Esc", "Stop training, keeping the finished epochs (Esc)"
+        )
+        self.evaluate_action = self._action(
+            "Evaluate mode",
+            self._on_evaluate_toggled,
+            None,
+            "Show the network as it predicts: dropout off",
+        )
+        self.evaluate_action.setCheckable(True)
+        self.train_action.setEnabled(False)
+        self.stop_action.setEnabled(False)
+
+        bar = self.menuBar()
+        file_menu = bar.addMenu("&File")
+        for action in (self.new_action, self.open_action):
+            file_menu.addAction(action)
+        self.recent_menu = file_menu.addMenu("Open &Recent")
+        presets = file_menu.addMenu("&Presets")
+        for name in preset_names():
+            presets.addAction(self._action(name, lambda _=False, n=name: self.load_preset(n)))
+        file_menu.addSeparator()
+        file_menu.addAction(self.save_action)
+        file_menu.addAction(self.save_as_action)
+        file_menu.addSeparator()
+        export = file_menu.addMenu("&Export")
+        self.export_model_actions = {}
+        for fmt, (label, _) in EXPORT_FORMATS.items():
+            action = self._action(
+                f"Trained model as {label.split(' (')[0]}…",
+                lambda _=False, f=fmt: self.export_model_dialog(f),
+            )
+            action.setEnabled(False)
+            export.addAction(action)
+            self.export_model_actions[fmt] = action
+        export.addSeparator()
+        export.addAction(
+            self._action(
+                "Loss plot as PNG…",
+                lambda: self._export_file("png", "Loss plot", self.loss_plot.export_png),
+            )
+        )
+        export.addAction(
+            self._action(
+                "Loss history as CSV…",
+                lambda: self._export_file("csv", "Loss history", self.loss_plot.export_csv),
+            )
+        )
+        export.addAction(
+            self._action(
+                "Diagram as PNG…",
+                lambda: self._export_file("png", "Diagram", self.diagram.export_png),
+            )
+        )
+        export.addAction(
+            self._action(
+                "Diagram as SVG…",
+                lambda: self._export_file("svg", "Diagram", self.diagram.export_svg),
+            )
+        )
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        edit_menu = bar.addMenu("&Edit")
+        edit_menu.addAction(self.undo_action)
+        edit_menu.addAction(self.redo_action)
+        run_menu = bar.addMenu("&Run")
+        for action in (self.train_action, self.stop_action, self.evaluate_action):
+            run_menu.addAction(action)
+        help_menu = bar.addMenu("&Help")
+        help_menu.addAction(self._action("&About Dropout Studio", self.about))
+        toolbar = QToolBar("Run")
+        toolbar.setObjectName("runToolbar")
+        for action in (self.train_action, self.stop_action, self.evaluate_action):
+            toolbar.addAction(action)
+        toolbar.addSeparator()
+        toolbar.addAction(self.undo_action)
+        toolbar.addAction(self.redo_action)
+        self.addToolBar(toolbar)
+        self._refresh_recent()
+
+    # editing ------------------------------------------------------------------
+    def edit(self, project: Project, description: str) -> None:
+        """Every change of the project goes through here, as one undoable step."""
+        before = self.document.project
+        if project != before:
+            self.undo_stack.push(_EditCommand(self.document, before, project, description))
+
+    def _on_document_changed(self, document: ProjectDocument) -> None:
+        self.setWindowTitle(f"{document.title.removesuffix(' *')}[*] — Dropout Studio")
+        self.setWindowModified(document.dirty)
+        self.diagram.set_network(document.project.network)
+        self._update_train_enabled()
+
+    def _update_train_enabled(self) -> None:
+        report = self.stack_editor.report
+        ok = report is not None and report.ok
+        running = self.controller.running
+        self.train_action.setEnabled(self.engine_info is not None and ok and not running)
+        if self.engine_info is None:
+            self.train_action.setToolTip("Waiting for TensorFlow to load")
+        elif not ok and report is not None:
+            self.train_action.setToolTip(f"Fix the stack first: {report.errors[0].message}")
+        else:
+            self.train_action.setToolTip("Train the stack (Ctrl+Enter)")
+
+    # files --------------------------------------------------------------------
+    def confirm_discard(self) -> bool:
+        """Ask before unsaved work is dropped; True when it may go."""
+        if not self.document.dirty:
+            return True
+        answer = QMessageBox.question(
+            self,
+            "Unsaved changes",
+            f"Save the changes to {self.document.title.rstrip(' *')} first?",
+            QMessageBox.StandardButton.Save
+            | QMessageBox.StandardButton.Discard
+            | QMessageBox.StandardButton.Cancel,
+        )
+        if answer == QMessageBox.StandardButton.Save:
+            return self.save()
+        return answer == QMessageBox.StandardButton.Discard
+
+    def new_project(self) -> None:
+        self.load_preset("mlp-classic", as_new=True)
+
+    def load_preset(self, name: str, as_new: bool = False) -> None:
+        if not self.confirm_discard():
+            return
+        project = load_preset(name)
+        if as_new:
+            from dataclasses import replace
+
+            project = replace(project, name="untitled")
+        self.document.reset(project)
+        self.undo_stack.clear()
+        self.loss_plot.clear()
+
+    def open_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self, "Open project", "", "Dropout Studio projects (*.json)"
+        )
+        if path:
+            self.open_path(Path(path))
+
+    def open_path(self, path: Path) -> bool:
+        if not self.confirm_discard():
+            return False
+        try:
+            self.document.open(path)
+        except ProjectError as exc:
+            error_box(self, str(exc)).show()
+            return False
+        self.undo_stack.clear()
+        self.loss_plot.clear()
+        self._remember_recent(path)
+        return True
+
+    def save(self) -> bool:
+        if self.document.path is None:
+            return self.save_as()
+        return self._save_to(self.document.path)
+
+    def save_as(self) -> bool:
+        path, _ = QFileDialog.getSaveFileName(
+            self,
+            "Save project as",
+            f"{self.document.project.name}.json",
+            "Dropout Studio projects (*.json)",
+        )
+        return bool(path) and self._save_to(Path(path))
+
+    def _save_to(self, path: Path) -> bool:
+        try:
+            self.document.save(path)
+        except OSError as exc:
+            error_box(
+                self,
+                f"{path} could not be saved ({exc}); your project is still open "
+                "here: try another folder",
+            ).show()
+            return False
+        self.undo_stack.setClean()
+        self._remember_recent(path)
+        self.statusBar().showMessage(f"saved {path}", 3000)
+        return True
+
+    def _remember_recent(self, path: Path) -> None:
+        recent = [str(path.resolve())] + [p for p in self._recent() if p != str(path.resolve())]
+        self.settings.setValue("recent", recent[:8])
+        self._refresh_recent()
+
+    def _recent(self) -> list[str]:
+        value: Any = self.settings.value("recent", [])
+        return [value] if isinstance(value, str) else [str(v) for v in value or []]
+
+    def _refresh_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self._recent():
+            self.recent_menu.addAction(
+                self._action(path, lambda _=False, p=path: self.open_path(Path(p)))
+            )
+        self.recent_menu.setEnabled(bool(self._recent()))
+
+    # engine -------------------------------------------------------------------
+    def start_engine_loading(self) -> None:
+        self.loader.start()
+
+    def _on_engine_loaded(self, info: dict[str, Any]) -> None:
+        self.engine_info = info
+        devices = info.get("devices", ["cpu"])
+        self.training_panel.set_devices(devices)
+        gpu = "GPU" if any(d.startswith("gpu") for d in devices) else "CPU only"
+        self.engine_label.setText(
+            f"TensorFlow {info.get('tensorflow', '?')} · Keras {info.get('keras')} · {gpu}"
+        )
+        self._update_train_enabled()
+        self._schedule_preview()
+
+    def _on_engine_failed(self, message: str, details: str) -> None:
+        self.engine_label.setText("TensorFlow failed to load: training unavailable")
+        error_box(self, message, details).show()
+
+    def _schedule_preview(self) -> None:
+        if self.engine_info is None:
+            return
+        dataset = self.document.project.dataset
+        seed = self.document.project.training.seed
+        path = self.document.path
+
+        def work() -> Any:
+            from dropout_studio.engine.data import load_dataset
+
+            return load_dataset(dataset, seed, path)
+
+        def done(data: Any) -> None:
+            if self.document.project.dataset == dataset:  # still the current choice
+                self.dataset_panel.show_data(data)
+
+        self.background.run(work, done, self.dataset_panel.show_error)
+
+    # training -----------------------------------------------------------------
+    def train(self) -> None:
+        report = self.stack_editor.report
+        if report is None or not report.ok or self.controller.running:
+            return
+        if self.engine_info is None:
+            return
+        self.loss_plot.clear()
+        self.evaluate_action.setChecked(False)
+        self.diagram.set_inference(False)
+        project = self.document.project  # immutable snapshot for the worker
+        self.epochs_planned = project.training.epochs
+        self.training_started = time.perf_counter()
+        self.controller.start(project, self.document.path)
+        self.stop_action.setEnabled(True)
+        self._update_train_enabled()
+        self.progress.setRange(0, 0)
+        self.progress.setFormat("preparing…")
+
+    def stop(self) -> None:
+        if self.controller.running:
+            self.controller.stop()
+            self.progress.setFormat("stopping…")
+
+    def _on_training_started(self, event: Any) -> None:
+        self.progress.setRange(0, max(1, int(event.metrics.get("epochs", 1))))
+        self.progress.setValue(0)
+        self.statusBar().showMessage(f"training on {event.message}")
+
+    def _on_training_epoch_ended(self, event: Any) -> None:
+        self.loss_plot.add_epoch(event.metrics)
+        self.progress.setValue(event.epoch + 1)
+
+    def _on_training_progressed(self, event: Any) -> None:
+        done = event.epoch + 1
+        elapsed = time.perf_counter() - self.training_started
+        left = elapsed / max(done, 1) * max(self.epochs_planned - done, 0)
+        self.progress.setFormat(
+            f"epoch {min(done, self.epochs_planned)}/{self.epochs_planned}"
+            f" · batch {event.batch} · {left:.0f} s left"
+        )
+
+    def _on_training_masks_recorded(self, event: Any) -> None:
+        if not self.evaluate_action.isChecked():
+            self.diagram.set_masks(event.masks, event.step)
+
+    def _on_training_finished(self, result: Any) -> None:
+        self.stop_action.setEnabled(False)
+        self._update_train_enabled()
+        self.loss_plot.set_history(result.history)
+        if result.masks:
+            self.diagram.set_masks(
+                result.masks, max((m["step"] for m in result.masks.values()), default=0)
+            )
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1)
+        self.progress.setFormat(result.status.replace("_", " "))
+        for action in self.export_model_actions.values():
+            action.setEnabled(getattr(result, "model", None) is not None)
+        test = getattr(result, "test_metrics", {}) or {}
+        summary = ", ".join(f"test {k} {v:.4f}" for k, v in test.items())
+        self.statusBar().showMessage(
+            f"{result.status.replace('_', ' ')}: {len(result.history)} epochs"
+            + (f" · {summary}" if summary else "")
+            + (f" · {result.message}" if getattr(result, "message", "") else "")
+        )
+
+    def _on_training_failed(self, message: str, details: str) -> None:
+        if not self.controller.running:
+            self.stop_action.setEnabled(False)
+            self.progress.setRange(0, 1)
+            self.progress.setFormat("failed")
+        self._update_train_enabled()
+        error_box(self, message, details).show()
+
+    def _on_evaluate_toggled(self, on: bool) -> None:
+        self.diagram.set_inference(on)
+
+    # export -------------------------------------------------------------------
+    def export_model_dialog(self, fmt: str) -> None:
+        result = self.controller.last_result
+        if result is None or getattr(result, "model", None) is None:
+            error_box(self, "Train a model first: there is nothing to export yet.").show()
+            return
+        label, suffix = EXPORT_FORMATS[fmt]
+        default = f"{self.document.project.name}{suffix}"
+        if fmt == "saved_model":
+            path = QFileDialog.getExistingDirectory(self, "Folder for the SavedModel")
+            path = str(Path(path) / self.document.project.name) if path else ""
+        else:
+            path, _ = QFileDialog.getSaveFileName(self, f"Export {label}", default, label)
+        if path:
+            self.export_model(fmt, Path(path))
+
+    def export_model(self, fmt: str, path: Path) -> None:
+        model = self.controller.last_result.model
+        self.statusBar().showMessage(f"exporting {fmt} to {path}…")
+
+        def work() -> Path:
+            from dropout_studio.engine.export import export_model
+
+            return export_model(model, fmt, path)
+
+        self.background.run(
+            work,
+            lambda out: self.statusBar().showMessage(f"exported {fmt} to {out}", 5000),
+            lambda message: error_box(self, f"Export failed: {message}").show(),
+        )
+
+    def _export_file(self, suffix: str, what: str, writer: Callable[[Path], None]) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, f"Export {what}", f"{self.document.project.name}.{suffix}", f"*.{suffix}"
+        )
+        if path:
+            try:
+                writer(Path(path))
+            except OSError as exc:
+                error_box(self, f"{path} could not be written ({exc})").show()
+
+    # window -------------------------------------------------------------------
+    def about(self) -> None:
+        from PySide6 import __version__ as pyside_version
+        from PySide6.QtCore import qVersion
+
+        info = self.engine_info or {}
+        QMessageBox.about(
+            self,
+            "About Dropout Studio",
+            f"<b>Dropout Studio {__version__}</b><br>See which units dropout drops, and what "
+            f"that does to the loss.<br><br>TensorFlow {info.get('tensorflow', 'not loaded')}"
+            f"<br>Keras {info.get('keras', 'not loaded')}<br>Qt {qVersion()} (PySide6 "
+            f"{pyside_version})",
+        )
+
+    def _restore_window(self) -> None:
+        geometry = self.settings.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1500, 900)
+        state = self.settings.value("state")
+        if state is not None:
+            self.restoreState(state)
+
+    def closeEvent(self, event: Any) -> None:
+        if self.controller.running:
+            self.controller.stop()
+            if not self.controller.wait(5.0):
+                self.statusBar().showMessage("waiting for training to stop…")
+        if not self.confirm_discard():
+            event.ignore()
+            return
+        self.settings.setValue("geometry", self.saveGeometry())
+        self.settings.setValue("state", self.saveState())
+        self.background.wait(2.0)
+        event.accept()
