@@ -7,6 +7,7 @@ parse stays in its field, marked, with the reason: nothing the user typed is dis
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -56,13 +57,20 @@ GUIDANCE = (
 
 
 def _parse_ints(text: str) -> tuple[int, ...]:
-    parts = [p for p in text.replace("×", ",").replace("x", ",").replace(" ", ",").split(",") if p]
-    if not parts:
+    """'32, 32, 1', '32 32 1' or '32x32x1' → (32, 32, 1); anything else is refused."""
+    parts = [p for p in re.split(r"\s*(?:,|×|(?<=\d)x(?=\d))\s*|\s+", text.strip()) if p]
+    if not parts or not all(p.isdigit() for p in parts):
         raise ValueError("enter whole numbers such as 32, 32, 1")
     values = tuple(int(p) for p in parts)
     if any(v < 1 for v in values):
         raise ValueError("every number must be at least 1")
     return values
+
+
+def _format_value(value: Any) -> str:
+    if value is None:
+        return ""
+    return ", ".join(map(str, value)) if isinstance(value, tuple) else str(value)
 
 
 class _LayerTree(QTreeWidget):
@@ -342,6 +350,7 @@ class LayerProperties(QWidget):
         for spin in (self.input_dropout, self.recurrent_dropout, self.l2):
             spin.editingFinished.connect(self._commit_dropout)
         self.option_widgets: dict[str, QWidget] = {}
+        self._shown: tuple[int, str] | None = None
         document.subscribe(lambda doc: self.show_layer(self.index))
         self.show_layer(-1)
 
@@ -351,8 +360,14 @@ class LayerProperties(QWidget):
         return layers[self.index] if 0 <= self.index < len(layers) else None
 
     def show_layer(self, index: int) -> None:
+        """Rebuild the form for another layer; for the same layer only refresh the values, so
+        focus and half-typed text in other fields survive each commit."""
         self.index = index
         layer = self._layer()
+        if layer is not None and self._shown == (index, layer.kind):
+            self._refresh_values(layer)
+            return
+        self._shown = (index, layer.kind) if layer is not None else None
         while self.form.rowCount():
             self.form.removeRow(0)
         self.option_widgets = {}
@@ -367,6 +382,25 @@ class LayerProperties(QWidget):
             widget.setToolTip(option.help)
             self.form.addRow(option.name.replace("_", " "), widget)
             self.option_widgets[option.name] = widget
+        self._show_dropout(layer)
+
+    def _refresh_values(self, layer: LayerSpec) -> None:
+        info = LAYER_KINDS[layer.kind]
+        for option in info.options:
+            widget = self.option_widgets.get(option.name)
+            value = layer.option(option.name)
+            if widget is None:
+                continue
+            widget.blockSignals(True)
+            if isinstance(widget, QSpinBox):
+                widget.setValue(int(value))
+            elif isinstance(widget, QCheckBox):
+                widget.setChecked(bool(value))
+            elif isinstance(widget, QComboBox):
+                widget.setCurrentText(str(value))
+            elif isinstance(widget, QLineEdit) and not widget.styleSheet():
+                widget.setText(_format_value(value))
+            widget.blockSignals(False)
         self._show_dropout(layer)
 
     def _option_widget(self, option: Any, value: Any) -> QWidget:
