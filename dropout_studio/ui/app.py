@@ -31,6 +31,7 @@ def run_app(argv: list[str] | None = None) -> int:
             problem = str(exc)
     window = MainWindow(document)
     window.show()
+    QTimer.singleShot(0, window.recover_autosave)
     QTimer.singleShot(0, window.start_engine_loading)  # after the first paint
     if problem:
         from dropout_studio.ui.errors import error_box

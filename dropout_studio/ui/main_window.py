@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, QSettings, Qt, Signal
+from PySide6.QtCore import QObject, QSettings, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (
     QFileDialog,
@@ -28,10 +28,18 @@ from PySide6.QtWidgets import (
 
 from dropout_studio import __version__
 from dropout_studio.core.document import ProjectDocument
-from dropout_studio.core.project import Project, ProjectError, load_preset, preset_names
+from dropout_studio.core.project import (
+    Project,
+    ProjectError,
+    load_preset,
+    load_project,
+    preset_names,
+    save_project,
+)
 from dropout_studio.ui.controller import EngineLoader, TrainingController
 from dropout_studio.ui.diagram import NetworkDiagram
 from dropout_studio.ui.errors import error_box
+from dropout_studio.ui.evaluate import EvaluatePanel
 from dropout_studio.ui.loss_plot import LossPlot
 from dropout_studio.ui.panels import DatasetPanel, TrainingPanel
 from dropout_studio.ui.stack_editor import LayerProperties, LayerStackEditor
@@ -99,8 +107,19 @@ class MainWindow(QMainWindow):
         document: ProjectDocument | None = None,
         controller: TrainingController | None = None,
         settings: QSettings | None = None,
+        autosave_file: Path | None = None,
     ) -> None:
         super().__init__()
+        if autosave_file is None:
+            base = QStandardPaths.writableLocation(
+                QStandardPaths.StandardLocation.AppLocalDataLocation
+            )
+            autosave_file = Path(base or Path.home() / ".dropout-studio") / "autosave.json"
+        self.autosave_file = autosave_file
+        self.autosave_timer = QTimer(self)
+        self.autosave_timer.setInterval(30_000)
+        self.autosave_timer.timeout.connect(self.autosave)
+        self.autosave_timer.start()
         self.document = document or ProjectDocument(load_preset("mlp-classic"))
         self.controller = controller or TrainingController()
         self.settings = settings or QSettings("Dropout Studio", "Dropout Studio")
@@ -120,6 +139,7 @@ class MainWindow(QMainWindow):
         self.dataset_panel = DatasetPanel(self.document, self.edit)
         self.dataset_panel.preview_requested.connect(self._schedule_preview)
         self.training_panel = TrainingPanel(self.document, self.edit)
+        self.evaluate_panel = EvaluatePanel()
 
         left = QSplitter(Qt.Orientation.Vertical)
         left.addWidget(self.stack_editor)
@@ -132,6 +152,8 @@ class MainWindow(QMainWindow):
         right = QTabWidget()
         right.addTab(self.dataset_panel, "Dataset")
         right.addTab(self.training_panel, "Training")
+        right.addTab(self.evaluate_panel, "Evaluate")
+        self.side_tabs = right
         main = QSplitter(Qt.Orientation.Horizontal)
         main.addWidget(left)
         main.addWidget(centre)
@@ -374,6 +396,7 @@ class MainWindow(QMainWindow):
             ).show()
             return False
         self.undo_stack.setClean()
+        self._clear_autosave()
         self._remember_recent(path)
         self.statusBar().showMessage(f"saved {path}", 3000)
         return True
@@ -394,6 +417,51 @@ class MainWindow(QMainWindow):
                 self._action(path, lambda _=False, p=path: self.open_path(Path(p)))
             )
         self.recent_menu.setEnabled(bool(self._recent()))
+
+    # autosave -----------------------------------------------------------------
+    def autosave(self) -> None:
+        """Unsaved work goes to a side file every 30 s, so a crash loses at most that."""
+        if not self.document.dirty:
+            return
+        try:
+            save_project(self.document.project, self.autosave_file)
+            origin = str(self.document.path.resolve()) if self.document.path else ""
+            self.autosave_file.with_suffix(".origin").write_text(origin, encoding="utf-8")
+        except OSError as exc:
+            self.statusBar().showMessage(f"autosave failed: {exc}", 5000)
+
+    def _clear_autosave(self) -> None:
+        self.autosave_file.unlink(missing_ok=True)
+        self.autosave_file.with_suffix(".origin").unlink(missing_ok=True)
+
+    def recover_autosave(self, ask: Callable[[str], bool] | None = None) -> bool:
+        """Offer the project left by a session that did not close normally."""
+        if not self.autosave_file.exists():
+            return False
+        origin_file = self.autosave_file.with_suffix(".origin")
+        origin = origin_file.read_text(encoding="utf-8") if origin_file.exists() else ""
+        question = (
+            f"Dropout Studio did not close normally. Recover the unsaved changes"
+            f"{' to ' + origin if origin else ''}?"
+        )
+        ask = ask or (
+            lambda text: (
+                QMessageBox.question(self, "Recover unsaved work", text)
+                == QMessageBox.StandardButton.Yes
+            )
+        )
+        if not ask(question):
+            self._clear_autosave()
+            return False
+        try:
+            recovered = load_project(self.autosave_file)
+            base = load_project(origin) if origin and Path(origin).exists() else Project()
+        except ProjectError as exc:
+            error_box(self, f"the autosaved project cannot be read: {exc}").show()
+            return False
+        self.document.reset(base, Path(origin) if origin and Path(origin).exists() else None)
+        self.document.set_project(recovered)  # unsaved: the title shows the mark
+        return True
 
     # engine -------------------------------------------------------------------
     def start_engine_loading(self) -> None:
@@ -491,6 +559,8 @@ class MainWindow(QMainWindow):
         self.progress.setFormat(result.status.replace("_", " "))
         for action in self.export_model_actions.values():
             action.setEnabled(getattr(result, "model", None) is not None)
+        if getattr(result, "model", None) is not None and result.history:
+            self._evaluate(result.model)
         test = getattr(result, "test_metrics", {}) or {}
         summary = ", ".join(f"test {k} {v:.4f}" for k, v in test.items())
         self.statusBar().showMessage(
@@ -506,6 +576,23 @@ class MainWindow(QMainWindow):
             self.progress.setFormat("failed")
         self._update_train_enabled()
         error_box(self, message, details).show()
+
+    def _evaluate(self, model: Any) -> None:
+        """Test-set predictions off the GUI thread, for the Evaluate tab."""
+        project, path = self.document.project, self.document.path
+
+        def work() -> tuple[Any, Any]:
+            from dropout_studio.engine.data import load_dataset
+            from dropout_studio.engine.evaluate import evaluate
+
+            data = load_dataset(project.dataset, project.training.seed, path)
+            return data, evaluate(model, data)
+
+        self.background.run(
+            work,
+            lambda pair: self.evaluate_panel.show_evaluation(*pair),
+            lambda message: error_box(self, f"Evaluation failed: {message}").show(),
+        )
 
     def _on_evaluate_toggled(self, on: bool) -> None:
         self.diagram.set_inference(on)
@@ -584,6 +671,7 @@ class MainWindow(QMainWindow):
         if not self.confirm_discard():
             event.ignore()
             return
+        self._clear_autosave()
         self.settings.setValue("geometry", self.saveGeometry())
         self.settings.setValue("state", self.saveState())
         self.background.wait(2.0)

@@ -126,6 +126,7 @@ class LayerStackEditor(QWidget):
             action = menu.addAction(f"{kind} — {LAYER_KINDS[kind].description}")
             action.triggered.connect(lambda _=False, k=kind: self.add_layer(k))
         self.add_button.setMenu(menu)
+        self.add_button.setShortcut(QKeySequence(Qt.Key.Key_Insert))
         self.add_menu = menu
         buttons = QHBoxLayout()
         buttons.addWidget(self.add_button)

@@ -32,7 +32,10 @@ def make_window(qtbot, tmp_path):
             str(tmp_path / f"settings{len(windows)}.ini"), QSettings.Format.IniFormat
         )
         window = MainWindow(
-            ProjectDocument(load_preset(preset)), TrainingController(runner), settings
+            ProjectDocument(load_preset(preset)),
+            TrainingController(runner),
+            settings,
+            autosave_file=tmp_path / "autosave.json",
         )
         window.confirm_discard = lambda: True  # no modal questions in tests
         qtbot.addWidget(window)

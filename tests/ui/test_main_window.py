@@ -268,6 +268,38 @@ def test_real_engine_trains_and_draws_recorded_masks(make_window, qtbot):
     drawn = [item.data(0) for item in window.diagram.unit_items["dense_2"]]
     np.testing.assert_array_equal(drawn, recorded[: len(drawn)])
     assert window.export_model_actions["keras"].isEnabled()
+    qtbot.waitUntil(lambda: window.evaluate_panel.evaluation is not None, timeout=30_000)
+    matrix = window.evaluate_panel.evaluation.confusion
+    assert matrix.shape == (10, 10)
+    assert matrix.sum() == len(window.evaluate_panel.data.x_test)
+    assert "Test set" in window.evaluate_panel.summary.text()
+    window.evaluate_panel.sample.setValue(3)
+    assert window.evaluate_panel.prediction.text().startswith("sample 3: true class")
     assert threading.active_count() >= 1
     assert window.diagram.step == max(m["step"] for m in result.masks.values())
     assert Qt  # keep the Qt import meaningful for readers grepping enums
+
+
+def test_autosave_is_offered_back_after_a_crash(make_window, tmp_path):
+    crashed = make_window()
+    crashed.stack_editor.select(2)
+    crashed.stack_editor.remove_selected()
+    crashed.autosave()
+    assert (tmp_path / "autosave.json").exists()
+    questions = []
+    fresh = make_window()
+    assert fresh.recover_autosave(ask=lambda text: questions.append(text) or True)
+    assert fresh.document.project == crashed.document.project
+    assert fresh.document.dirty
+    assert "did not close normally" in questions[0]
+    assert fresh._save_to(tmp_path / "recovered.json")
+    assert not (tmp_path / "autosave.json").exists()
+
+
+def test_drag_and_drop_reorder_goes_through_undo(make_window):
+    window = make_window()
+    window.stack_editor.select(3)
+    window.stack_editor.tree.row_moved.emit(3, 2)
+    assert [row[3] for row in rows(window)][2:4] == [f"{1024 * 32 + 32:,}", f"{32 * 64 + 64:,}"]
+    window.undo_action.trigger()
+    assert rows(window)[2][3] == "65,600"

@@ -1,0 +1,70 @@
+"""Launch the app, load each preset, train briefly, and save a screenshot of the window.
+
+Usage: ``python docs/make_screenshots.py [PRESET ...]``. Runs on a real display (e.g. under
+``xvfb-run``) when DISPLAY is set, otherwise with Qt's offscreen platform. Writes
+``docs/screenshots/<preset>.png``.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+if not os.environ.get("DISPLAY"):
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+from PySide6.QtCore import QEventLoop, QSettings  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from dropout_studio.core.document import ProjectDocument  # noqa: E402
+from dropout_studio.core.project import load_preset, preset_names  # noqa: E402
+from dropout_studio.ui.main_window import MainWindow  # noqa: E402
+
+OUT = Path(__file__).resolve().parent / "screenshots"
+EPOCHS = {
+    "mlp-classic": 12,
+    "cnn-classic": 4,
+    "lstm-sequence": 6,
+    "digits-mlp": 40,
+    "small-data": 2000,
+}
+
+
+def wait(app: QApplication, condition, timeout: float) -> None:
+    end = time.time() + timeout
+    while time.time() < end and not condition():
+        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 50)
+        time.sleep(0.01)
+
+
+def main(names: list[str]) -> None:
+    app = QApplication.instance() or QApplication(sys.argv)
+    OUT.mkdir(parents=True, exist_ok=True)
+    settings = QSettings(str(OUT / ".screenshot-settings.ini"), QSettings.Format.IniFormat)
+    for name in names:
+        project = load_preset(name)
+        project = project.with_training(epochs=EPOCHS.get(name, project.training.epochs))
+        window = MainWindow(ProjectDocument(project), settings=settings)
+        window.confirm_discard = lambda: True
+        window.resize(1600, 960)
+        window.show()
+        window.start_engine_loading()
+        wait(app, lambda w=window: w.engine_info is not None, 120)
+        window.stack_editor.select(2 if len(project.network.layers) > 2 else 1)
+        window.train()
+        wait(app, lambda w=window: w.controller.running, 10)
+        wait(app, lambda w=window: not w.controller.running, 600)
+        wait(app, lambda: False, 1.0)  # let the throttled plot and preview catch up
+        path = OUT / f"{name}.png"
+        window.grab().save(str(path))
+        print(f"{path}: {window.statusBar().currentMessage()}")
+        window.close()
+    settings.clear()
+    (OUT / ".screenshot-settings.ini").unlink(missing_ok=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:] or preset_names())
