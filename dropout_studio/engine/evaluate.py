@@ -25,8 +25,19 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, classes: int) -> np
     return matrix
 
 
+def predict(model: keras.Model, x: np.ndarray, chunk: int = 1024) -> np.ndarray:
+    """Inference-mode predictions, eagerly: no tracing, so no long GIL-holding graph build."""
+    if not len(x):
+        return np.zeros((0, *model.output_shape[1:]), dtype="float32")
+    parts = [
+        keras.ops.convert_to_numpy(model(x[i : i + chunk], training=False))
+        for i in range(0, len(x), chunk)
+    ]
+    return np.concatenate(parts)
+
+
 def evaluate(model: keras.Model, data: Dataset) -> Evaluation:
-    predictions = np.asarray(model.predict(data.x_test, verbose=0, batch_size=1024))
+    predictions = predict(model, data.x_test)
     if data.class_names:
         predicted = predictions.argmax(axis=-1)
         confusion = confusion_matrix(data.y_test, predicted, len(data.class_names))

@@ -425,7 +425,7 @@ class _CompiledLoop(_LoopBase):
                     rows, finished_epochs, halt = end_epoch(rows, finished_epochs, halt)
             return rows.stack(), last_loss, bad, halt
 
-        eval_fn = tf.function(evaluate, reduce_retracing=True)
+        eval_fn = evaluate  # eager: tracing once more at the end stalled GUI threads ~150 ms
         steps_per_call = 1
         while True:
             epoch_before = int(state["epoch"].numpy())

@@ -33,7 +33,11 @@ class EngineLoader(QObject):
 
     def _load(self) -> None:
         try:
-            from dropout_studio.engine import train  # noqa: F401  (the slow import)
+            # Every heavy import happens here, not in the first training run, where a module
+            # initialising under the GIL stalled the window for ~250 ms.
+            import sklearn.datasets  # noqa: F401
+
+            from dropout_studio.engine import data, evaluate, export, train  # noqa: F401
             from dropout_studio.engine.runtime import configure_devices, versions
 
             info = {**versions(), "devices": configure_devices()}
@@ -61,6 +65,7 @@ class TrainingController(QObject):
     finished = Signal(object)  # TrainingResult (status finished / early_stopped / stopped)
     failed = Signal(str, str)  # message, details
     data_loaded = Signal(str)  # dataset summary
+    evaluated = Signal(object, object)  # Dataset, engine.evaluate.Evaluation
 
     def __init__(self, runner: Any = None) -> None:
         """``runner(project, on_event, stop) -> result`` replaces the engine (tests inject a
@@ -134,6 +139,10 @@ class TrainingController(QObject):
                 return
             self.last_result = result
             self.last_run_folder = self._save_run(project, project_file, result)
+            if result.model is not None and result.history and result.status != "failed":
+                from dropout_studio.engine.evaluate import evaluate
+
+                self.evaluated.emit(data, evaluate(result.model, data))
             if result.status == "failed":  # NaN loss: say so, but keep the finished epochs
                 self.failed.emit(result.message, "")
             self.finished.emit(result)
