@@ -62,7 +62,7 @@ def startup(repeats: int) -> None:
     print(f"  target ≤ 1.0 s: {'met' if app <= 1.0 else 'NOT met'}")
 
 
-def _window(app):  # noqa: ANN001, ANN202
+def _window(app):
     import tempfile
 
     from PySide6.QtCore import QSettings
@@ -83,7 +83,7 @@ def _window(app):  # noqa: ANN001, ANN202
     return window
 
 
-def _spin(app, condition, timeout: float) -> None:  # noqa: ANN001
+def _spin(app, condition, timeout: float) -> None:
     from PySide6.QtCore import QEventLoop
 
     end = time.time() + timeout
@@ -92,7 +92,7 @@ def _spin(app, condition, timeout: float) -> None:  # noqa: ANN001
         time.sleep(0.002)
 
 
-def lateness(app, repeats: int) -> None:  # noqa: ANN001
+def lateness(app, repeats: int) -> None:
     from PySide6.QtCore import QTimer
 
     window = _window(app)
@@ -129,7 +129,7 @@ def lateness(app, repeats: int) -> None:  # noqa: ANN001
     window.close()
 
 
-def throughput(app, repeats: int) -> None:  # noqa: ANN001
+def throughput(app, repeats: int) -> None:
     from dropout_studio.engine.data import load_dataset
     from dropout_studio.engine.train import train
 

@@ -99,6 +99,19 @@ class NetworkDiagram(QGraphicsView):
         if layer.kind in ("LSTM", "GRU", "SimpleRNN"):
             key = f"{layer_name(index, layer)}.recurrent"
         record = None if self.inference else self.masks.get(key)
+        prefix = ""
+        following = index + 1
+        if (
+            record is None
+            and not self.inference
+            and following < len(self.network.layers)
+            and self.network.layers[following].kind in ("LSTM", "GRU", "SimpleRNN")
+        ):
+            # An RNN's input dropout drops features of what this layer outputs: draw it here.
+            record = self.masks.get(
+                f"{layer_name(following, self.network.layers[following])}.input"
+            )
+            prefix = f"input mask of layer {following + 1}: "
         views: list[UnitView] = []
         if record is None:
             for u in range(count):
@@ -135,7 +148,9 @@ class NetworkDiagram(QGraphicsView):
         if gaussian:
             return views, "Gaussian noise (intensity)"
         dropped = sum(1 for v in views if v.keep < 0.5)
-        return views, f"dropped {dropped}/{count} ({dropped / max(count, 1):.0%})"
+        if layer.kind in ("LSTM", "GRU", "SimpleRNN"):
+            prefix = "recurrent mask: "
+        return views, f"{prefix}dropped {dropped}/{count} ({dropped / max(count, 1):.0%})"
 
     def _shape_text(self, index: int) -> str:
         if not self.report:

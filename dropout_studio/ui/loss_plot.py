@@ -35,6 +35,16 @@ class LossPlot(QWidget):
         self.train_curve = self.loss_plot.plot(pen=TRAIN_PEN, name="training loss")
         self.val_curve = self.loss_plot.plot(pen=VAL_PEN, name="validation loss")
         self.gap_curve = self.loss_plot.plot(pen=GAP_PEN, name="gap (validation − training)")
+        self.batch_curve = self.loss_plot.plot(
+            pen=None,
+            symbol="o",
+            symbolSize=3,
+            symbolPen=None,
+            symbolBrush=pg.mkBrush(31, 119, 180, 90),
+            name="batch loss (sampled)",
+        )
+        self.batch_curve.setVisible(False)
+        self.batch_points: list[tuple[float, float]] = []
         for curve in (self.train_curve, self.val_curve, self.gap_curve):
             curve.setDownsampling(auto=True, method="peak")
             curve.setClipToView(True)
@@ -60,11 +70,18 @@ class LossPlot(QWidget):
         self.show_gap.setToolTip("Validation loss minus training loss: growing means overfitting")
         self.show_gap.setChecked(True)
         self.show_gap.toggled.connect(self.gap_curve.setVisible)
+        self.show_batches = QCheckBox("batch loss")
+        self.show_batches.setToolTip(
+            "Training loss of single batches, sampled ~20 times a "
+            "second while training (noisy: dropout is on)"
+        )
+        self.show_batches.toggled.connect(self.batch_curve.setVisible)
         self.best_label = QLabel("")
         self.best_label.setToolTip("Epoch with the lowest validation loss")
         row = QHBoxLayout()
         row.addWidget(self.log_y)
         row.addWidget(self.show_gap)
+        row.addWidget(self.show_batches)
         row.addStretch(1)
         row.addWidget(self.best_label)
         layout = QVBoxLayout(self)
@@ -81,6 +98,7 @@ class LossPlot(QWidget):
     # data -------------------------------------------------------------------
     def clear(self) -> None:
         self.rows = []
+        self.batch_points = []
         self._dirty = True
         self._redraw()
 
@@ -88,6 +106,12 @@ class LossPlot(QWidget):
         """Store the epoch now; the timer draws it (never drop data to keep up)."""
         self.rows.append(dict(row))
         self._dirty = True
+
+    def add_batch_loss(self, position: float, loss: float) -> None:
+        """A sampled batch loss at ``position`` in epochs (1 = end of the first epoch)."""
+        if math.isfinite(loss):
+            self.batch_points.append((position, loss))
+            self._dirty = True
 
     def set_history(self, rows: list[dict[str, float]]) -> None:
         self.rows = [dict(r) for r in rows]
@@ -106,6 +130,11 @@ class LossPlot(QWidget):
         self.train_curve.setData(epochs, train)
         self.val_curve.setData(epochs, val)
         self.gap_curve.setData(epochs, val - train)
+        if self.batch_points:
+            xs, ys = zip(*self.batch_points)
+            self.batch_curve.setData(np.array(xs), np.array(ys))
+        else:
+            self.batch_curve.setData([], [])
         metric = "accuracy" if any("accuracy" in r for r in self.rows) else "mae"
         self.metric_plot.setLabel("left", metric)
         self.train_metric.setData(epochs, self._column(metric))

@@ -130,6 +130,7 @@ class MainWindow(QMainWindow):
         self.undo_stack = QUndoStack(self)
         self.training_started = 0.0
         self.epochs_planned = 0
+        self.steps_per_epoch = 1
 
         self.stack_editor = LayerStackEditor(self.document, self.edit)
         self.properties = LayerProperties(self.document, self.edit)
@@ -531,6 +532,7 @@ class MainWindow(QMainWindow):
             self.progress.setFormat("stopping…")
 
     def _on_training_started(self, event: Any) -> None:
+        self.steps_per_epoch = int(event.metrics.get("steps_per_epoch", 1))
         self.progress.setRange(0, max(1, int(event.metrics.get("epochs", 1))))
         self.progress.setValue(0)
         self.statusBar().showMessage(f"training on {event.message}")
@@ -540,6 +542,10 @@ class MainWindow(QMainWindow):
         self.progress.setValue(event.epoch + 1)
 
     def _on_training_progressed(self, event: Any) -> None:
+        steps = max(1, self.steps_per_epoch)
+        self.loss_plot.add_batch_loss(
+            event.epoch + event.batch / steps, float(event.metrics.get("loss", float("nan")))
+        )
         done = event.epoch + 1
         elapsed = time.perf_counter() - self.training_started
         left = elapsed / max(done, 1) * max(self.epochs_planned - done, 0)

@@ -63,7 +63,15 @@ def fake_runner(epochs_delay: float = 0.0, until_stopped: bool = False):
             }
             history.append(row)
             emit(TrainingEvent("epoch_ended", epoch=epoch, metrics=row))
-            emit(TrainingEvent("progress", epoch=epoch, batch=3, step=epoch * 3))
+            emit(
+                TrainingEvent(
+                    "progress",
+                    epoch=epoch,
+                    batch=3,
+                    step=epoch * 3,
+                    metrics={"loss": 1 / (epoch + 1)},
+                )
+            )
             emit(
                 TrainingEvent(
                     "masks_recorded",
@@ -303,3 +311,45 @@ def test_drag_and_drop_reorder_goes_through_undo(make_window):
     assert [row[3] for row in rows(window)][2:4] == [f"{1024 * 32 + 32:,}", f"{32 * 64 + 64:,}"]
     window.undo_action.trigger()
     assert rows(window)[2][3] == "65,600"
+
+
+def test_rnn_input_mask_is_drawn_on_the_features_it_drops(make_window):
+    window = make_window("lstm-sequence")
+    masks = {
+        "lstm_2.input": {
+            "last_mask": np.array([0.0], dtype="float32"),
+            "step": 7,
+            "drop_frequency": np.array([0.2]),
+            "mode": "input",
+        },
+        "lstm_2.recurrent": {
+            "last_mask": np.ones(32, dtype="float32"),
+            "step": 7,
+            "drop_frequency": np.full(32, 0.2),
+            "mode": "recurrent",
+        },
+    }
+    window.diagram.set_masks(masks, 7)
+    (feature,) = window.diagram.unit_items["input_1"]
+    assert feature.data(0) == 0.0
+    assert "dropped in step 7" in feature.toolTip()
+
+
+def test_diagram_exports_png_and_svg(make_window, tmp_path):
+    window = make_window()
+    window.diagram.set_masks(fake_masks(window.document.project, 4), 4)
+    window.diagram.export_png(tmp_path / "d.png")
+    window.diagram.export_svg(tmp_path / "d.svg")
+    assert (tmp_path / "d.png").read_bytes()[:4] == b"\x89PNG"
+    svg = (tmp_path / "d.svg").read_text()
+    assert "<svg" in svg
+    assert "training step 4" in svg
+
+
+def test_batch_losses_are_plotted_when_asked(make_window, qtbot):
+    window = make_window(runner=fake_runner())
+    with qtbot.waitSignal(window.controller.finished, timeout=10_000):
+        window.train_action.trigger()
+    window.loss_plot.show_batches.setChecked(True)
+    assert len(window.loss_plot.batch_points) == 20  # fake runner: one progress per epoch
+    assert window.loss_plot.batch_curve.isVisible()
