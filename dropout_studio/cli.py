@@ -252,6 +252,59 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_compare(args: argparse.Namespace) -> int:
+    project_file = Path(args.project)
+    project = load_project(project_file)
+    overrides = {k: v for k, v in (("epochs", args.epochs), ("seed", args.seed)) if v is not None}
+    project = project.with_training(**overrides)
+    _table, ok = layer_table(project)
+    if not ok:
+        raise CliError(f"the stack is not valid: run dropout-studio check {project_file}")
+    if args.seeds < 1:
+        raise CliError(f"--seeds must be at least 1, got {args.seeds}")
+    arms = ["dropout", "no dropout"] + [
+        a for a in ("l2", "early stopping") if a.replace(" ", "-") in (args.also or [])
+    ]
+    from dropout_studio.engine.compare import compare, plot_compare, write_compare_csv
+    from dropout_studio.engine.data import DataError
+    from dropout_studio.engine.train import TrainingError
+
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+    def on_run(arm: str, seed: int, result: Any) -> None:
+        best = min((r.get("val_loss", math.inf) for r in result.history), default=math.nan)
+        _print(
+            f"seed {seed} · {arm:<14} best validation loss {best:.4f} "
+            f"({len(result.history)} epochs, {result.wall_time:.1f} s)",
+            sys.stderr,
+        )
+
+    try:
+        summaries = compare(project, args.seeds, tuple(arms), project_file, on_run, stop=stop)
+    except (DataError, TrainingError) as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    write_compare_csv(out / "compare.csv", summaries)
+    plot_compare(out / "compare.png", summaries, project.name)
+    _print(
+        f"{'arm':<15} {'best val loss':>20} {'best epoch':>12} {'final gap':>18} "
+        f"{'test loss':>18} {'wall s':>8}"
+    )
+    for summary in summaries:
+        st = summary.stats()
+        _print(
+            f"{summary.arm:<15} {st['best_val_loss']:>11.4f} ± {st['best_val_loss_std']:<6.4f}"
+            f" {st['best_epoch']:>12.1f} {st['final_gap']:>9.4f} ± {st['final_gap_std']:<6.4f}"
+            f" {st['test_loss']:>9.4f} ± {st['test_loss_std']:<6.4f} {st['wall_time_s']:>8.1f}"
+        )
+    _print(f"wrote {out / 'compare.csv'} and {out / 'compare.png'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dropout-studio",
@@ -308,6 +361,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--out", help="output path (default: inside the run folder)")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("compare", help="train with and without dropout over several seeds")
+    p.add_argument("project", help="project file (.json)")
+    p.add_argument("--seeds", type=int, default=3, help="number of seeds (default 3)")
+    p.add_argument("--out", required=True, help="folder for compare.csv and compare.png")
+    p.add_argument("--epochs", type=int, help="override the project's epochs")
+    p.add_argument("--seed", type=int, help="first seed (default: the project's)")
+    p.add_argument(
+        "--also",
+        nargs="*",
+        choices=["l2", "early-stopping"],
+        help="further arms: an L2 weight penalty, early stopping (no dropout)",
+    )
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("import", help="turn a plain Keras model file into a project")
     p.add_argument("model", help="Keras model file (.keras)")
