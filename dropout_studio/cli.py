@@ -305,6 +305,96 @@ def cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _size(text: str) -> int:
+    if text == "all":
+        return 0
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"a size is a whole number or 'all', not {text!r}"
+        ) from None
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"a training-set size must be at least 2, not {value}")
+    return value
+
+
+def _rate(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"a rate is a number, not {text!r}") from None
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(
+            f"a rate is the fraction dropped, from 0 up to (not including) 1, not {value}"
+        )
+    return value
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    import os
+
+    project_file = Path(args.project)
+    project = load_project(project_file)
+    if args.epochs is not None:
+        project = project.with_training(epochs=args.epochs)
+    _table, ok = layer_table(project)
+    if not ok:
+        raise CliError(f"the stack is not valid: run dropout-studio check {project_file}")
+    from dropout_studio.engine.sweep import (
+        SweepPlan,
+        grid_size,
+        plot_sweep,
+        run_sweep,
+        write_sweep_csv,
+    )
+
+    plan = SweepPlan(
+        rates=tuple(args.rates), sizes=tuple(args.sizes), seeds=args.seeds, per_layer=args.per_layer
+    )
+    if not plan.layers(project):
+        raise CliError("the stack has no layer to put dropout on")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    role = os.environ.get("KERASTUNER_TUNER_ID")
+    _print(
+        f"sweep of {grid_size(project, plan)} points × {plan.seeds} seeds"
+        + (f" as {role}" if role else ""),
+        sys.stderr,
+    )
+    stop = threading.Event()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+
+    def on_trial(row: dict[str, Any]) -> None:
+        where = f"layer {row['layer'] + 1}, " if "layer" in row else ""
+        _print(
+            f"{where}rate {row['rate']:.2f}, train size {row['train_size'] or 'all'}: best "
+            f"validation loss {row['val_loss']:.4f} ± {row['val_loss_std']:.4f}",
+            sys.stderr,
+        )
+
+    try:
+        rows = run_sweep(project, plan, out, project_file, on_trial, stop)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if role and role != "chief":
+        _print(f"worker {role} finished its trials")
+        return 0
+    if not rows:
+        raise CliError("no trial finished")
+    write_sweep_csv(out / "sweep.csv", rows)
+    plot_sweep(out / "sweep.png", rows, project.name)
+    best = min(rows, key=lambda r: r["val_loss"])
+    _print(
+        f"best: rate {best['rate']:.2f}"
+        + (f" on layer {best['layer'] + 1}" if "layer" in best else "")
+        + f", train size {best['train_size'] or 'all'}: validation loss "
+        f"{best['val_loss']:.4f} (test loss {best['test_loss']:.4f}, reported only)"
+    )
+    _print(f"wrote {out / 'sweep.csv'} and {out / 'sweep.png'}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dropout-studio",
@@ -375,6 +465,40 @@ def build_parser() -> argparse.ArgumentParser:
         help="further arms: an L2 weight penalty, early stopping (no dropout)",
     )
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser(
+        "sweep",
+        help="sweep dropout rates and training-set sizes with KerasTuner",
+        description="Grid over dropout rates (all dropout layers together, or one layer at a "
+        "time) and training-set sizes, chosen by validation loss. Distributed: start one "
+        "process with KERASTUNER_TUNER_ID=chief and workers with KERASTUNER_TUNER_ID=tuner0, "
+        "tuner1, ..., all with KERASTUNER_ORACLE_IP and KERASTUNER_ORACLE_PORT set and the same "
+        "--out folder.",
+    )
+    p.add_argument("project", help="project file (.json)")
+    p.add_argument("--out", required=True, help="folder for sweep.csv, sweep.png and tuner state")
+    p.add_argument(
+        "--rates",
+        nargs="+",
+        type=_rate,
+        default=[0.0, 0.1, 0.3, 0.5, 0.7],
+        help="dropout rates to try (0 = without dropout)",
+    )
+    p.add_argument(
+        "--sizes",
+        nargs="+",
+        type=_size,
+        default=[0],
+        help="training-set sizes to try, e.g. 100 300 all (default: all)",
+    )
+    p.add_argument("--seeds", type=int, default=2, help="seeds per point (default 2)")
+    p.add_argument(
+        "--per-layer",
+        action="store_true",
+        help="vary one layer at a time instead of all dropout layers together",
+    )
+    p.add_argument("--epochs", type=int, help="override the project's epochs")
+    p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("import", help="turn a plain Keras model file into a project")
     p.add_argument("model", help="Keras model file (.keras)")
