@@ -395,6 +395,25 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_code(args: argparse.Namespace) -> int:
+    from dropout_studio.core.codegen import keras_script, pytorch_differences, pytorch_script
+
+    project = load_project(args.project)
+    _table, ok = layer_table(project)
+    if not ok:
+        raise CliError(f"the stack is not valid: run dropout-studio check {args.project}")
+    script = keras_script(project) if args.framework == "keras" else pytorch_script(project)
+    out = Path(args.out)
+    if out.exists() and not args.force:
+        raise CliError(f"{out} already exists: choose another name or pass --force")
+    out.write_text(script, encoding="utf-8")
+    _print(f"wrote {args.framework} script {out}")
+    if args.framework == "pytorch":
+        for note in pytorch_differences(project):
+            _print(f"note: {note}", sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="dropout-studio",
@@ -499,6 +518,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--epochs", type=int, help="override the project's epochs")
     p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("code", help="export the stack as a runnable Keras or PyTorch script")
+    p.add_argument("project", help="project file (.json)")
+    p.add_argument(
+        "--framework",
+        choices=["keras", "pytorch"],
+        default="keras",
+        help="keras (same model and parameter count) or pytorch (nn.Module)",
+    )
+    p.add_argument("--out", required=True, help="the .py file to write")
+    p.add_argument("--force", action="store_true", help="overwrite an existing file")
+    p.set_defaults(func=cmd_code)
 
     p = sub.add_parser("import", help="turn a plain Keras model file into a project")
     p.add_argument("model", help="Keras model file (.keras)")
