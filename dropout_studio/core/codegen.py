@@ -260,7 +260,7 @@ def pytorch_script(project: Project) -> str:
     if report.errors:
         raise ValueError(report.errors[0].message)
     layers = project.network.layers
-    shapes = {r.index: r.output_shape for r in report.layers}
+    shapes = {r.index: r.output_shape or () for r in report.layers}
     modules: list[str] = []
     channels_first = False
     for i, layer in enumerate(layers):
