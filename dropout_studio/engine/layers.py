@@ -40,15 +40,20 @@ class _MaskRecords:
         if not hasattr(self, "steps"):
             self.steps = weight("steps", (), "zeros")
 
+    recording = True  # Monte Carlo sampling switches this off so the records stay training's
+
     def _record(self: Any, keep: Any, prefix: str = "", values: Any = None) -> None:
         """``keep``: boolean/0-1 keep mask with a leading batch axis, squeezed to mask shape."""
+        if not self.recording:
+            return
         keep = ops.cast(keep, "float32")
         getattr(self, prefix + "last_mask").assign(values if values is not None else keep[0])
         getattr(self, prefix + "drop_count").assign_add(ops.sum(1.0 - keep, axis=0))
         getattr(self, prefix + "draws").assign_add(ops.cast(ops.shape(keep)[0], "float32"))
 
     def _count_step(self: Any) -> None:
-        self.steps.assign_add(1.0)
+        if self.recording:
+            self.steps.assign_add(1.0)
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
@@ -111,8 +116,9 @@ class RecordingDropout(_MaskRecords, keras.layers.Layer):
                 dtype=inputs.dtype,
                 seed=self.seed_generator,
             )
-            self.last_mask.assign(ops.cast(noise[0], "float32"))
-            self.draws.assign_add(ops.cast(ops.shape(inputs)[0], "float32"))
+            if self.recording:
+                self.last_mask.assign(ops.cast(noise[0], "float32"))
+                self.draws.assign_add(ops.cast(ops.shape(inputs)[0], "float32"))
             return inputs * noise
         keep = ops.greater_equal(
             keras.random.uniform(
