@@ -173,16 +173,20 @@ def cmd_train(args: argparse.Namespace) -> int:
         stop.set()
         sys.stderr.write("\nstopping after the current step (Ctrl-C again to abort)...\n")
 
+    folder = Path(args.out) if args.out else default_run_folder(project_file, project)
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
         result = train(
-            project, data, ProgressPrinter(sys.stderr, project.training.epochs, args.quiet), stop
+            project,
+            data,
+            ProgressPrinter(sys.stderr, project.training.epochs, args.quiet),
+            stop,
+            log_dir=str(folder / "tensorboard"),
         )
     except TrainingError as exc:
         raise CliError(str(exc)) from None
     finally:
         signal.signal(signal.SIGINT, previous)
-    folder = Path(args.out) if args.out else default_run_folder(project_file, project)
     write_run(folder, project, result)
     _print(run_summary(result, folder))
     return 1 if result.status == "failed" else 0

@@ -159,3 +159,16 @@ def test_bad_option_values(capsys, tmp_path):
     main(["new", str(path)])
     assert main(["train", str(path), "--epochs", "0"]) == 2
     assert "--epochs must be at least 1" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_tensorboard_event_files_when_asked(tmp_path):
+    run("new", "p.json", "--preset", "small-data", cwd=tmp_path)
+    data = json.loads((tmp_path / "p.json").read_text())
+    data["training"]["tensorboard"] = True
+    (tmp_path / "p.json").write_text(json.dumps(data))
+    result = run("train", "p.json", "--out", "r", "--epochs", "3", "--quiet", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    events = list((tmp_path / "r" / "tensorboard").glob("events.out.tfevents.*"))
+    assert events
+    assert events[0].stat().st_size > 100

@@ -47,6 +47,7 @@ class TrainingSpec:
     early_stopping: int = 0  # patience in epochs; 0 = off
     loop: str = "auto"  # "compiled" (fast in-memory loop, TF only), "fit", or choose
     device: str = "auto"  # "auto", "cpu", "gpu:0", ...
+    tensorboard: bool = False  # also write TensorBoard event files into the run folder
 
 
 @dataclass(frozen=True)
@@ -271,6 +272,7 @@ def project_from_dict(data: Any, source: str = "project") -> Project:
         early_stopping=t.get("early_stopping", "int", defaults.early_stopping),
         loop=t.get("loop", "str", defaults.loop, LOOPS),
         device=t.get("device", "str", defaults.device),
+        tensorboard=t.get("tensorboard", "bool", defaults.tensorboard),
     )
     for key in ("batch_size", "epochs"):
         if getattr(training, key) < 1:
@@ -349,6 +351,7 @@ def project_to_dict(project: Project) -> dict[str, Any]:
             "early_stopping": t.early_stopping,
             "loop": t.loop,
             "device": t.device,
+            "tensorboard": t.tensorboard,
         },
     }
 

@@ -304,6 +304,15 @@ def _advice(network: NetworkSpec, reports: list[LayerReport]) -> list[Problem]:
     for i, layer in enumerate(network.layers):
         label = layer_label(i, layer)
         d = layer.dropout
+        if layer.recurrent_dropout:
+            warnings.append(
+                Problem(
+                    f"{label}: recurrent dropout makes Keras fall back from the fast cuDNN kernel "
+                    "on a GPU (several times slower); input dropout alone keeps it",
+                    i,
+                    "warning",
+                )
+            )
         if not d.active:
             continue
         if i == last and last > 0:

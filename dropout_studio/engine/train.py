@@ -122,6 +122,7 @@ def train(
     *,
     loop: str | None = None,
     keep_best: bool = False,
+    log_dir: str | None = None,
 ) -> TrainingResult:
     """Train ``project``'s stack on ``data``; never raises for a NaN loss or a stop request.
 
@@ -139,7 +140,16 @@ def train(
     with on_device(project.training.device):
         model = build_model(project.network, project.training.seed)
         runner = _CompiledLoop if chosen == "compiled" else _FitLoop
-        return runner(project, data, model, emit, stop, keep_best).run()
+        loop_runner = runner(project, data, model, emit, stop, keep_best)
+        if log_dir and project.training.tensorboard and keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            loop_runner.tensorboard = tf.summary.create_file_writer(log_dir)
+        try:
+            return loop_runner.run()
+        finally:
+            if loop_runner.tensorboard is not None:
+                loop_runner.tensorboard.close()
 
 
 class _LoopBase:
@@ -176,6 +186,7 @@ class _LoopBase:
         self.status, self.message = "finished", ""
         self.best_epoch: int | None = None
         self.best_val_loss = math.inf
+        self.tensorboard: Any = None  # a tf.summary writer when the run asks for event files
 
     # events -----------------------------------------------------------
     def _elapsed(self) -> float:
@@ -196,6 +207,13 @@ class _LoopBase:
 
     def _epoch_ended(self, row: dict[str, float]) -> None:
         self.history.append(row)
+        if self.tensorboard is not None:
+            import tensorflow as tf
+
+            with self.tensorboard.as_default(step=int(row["epoch"])):
+                for key, value in row.items():
+                    if key != "epoch":
+                        tf.summary.scalar(key, value)
         val = row.get("val_loss", math.nan)
         if val < self.best_val_loss:
             self.best_val_loss = val

@@ -132,13 +132,18 @@ class TrainingController(QObject):
                 self.failed.emit(str(exc), "")
                 return
             self.data_loaded.emit(data.summary())
+            folder = self._run_folder(project, project_file)
+            log_dir = str(folder / "tensorboard") if folder else None
             try:
-                result = train(project, data, self._emit, stop)
+                result = train(project, data, self._emit, stop, log_dir=log_dir)
             except TrainingError as exc:
                 self.failed.emit(str(exc), "")
                 return
             self.last_result = result
-            self.last_run_folder = self._save_run(project, project_file, result)
+            if folder is not None and result.history:
+                from dropout_studio.engine.export import write_run
+
+                self.last_run_folder = write_run(folder, project, result)
             if result.model is not None and result.history and result.status != "failed":
                 from dropout_studio.engine.evaluate import evaluate
 
@@ -152,14 +157,13 @@ class TrainingController(QObject):
             )
 
     @staticmethod
-    def _save_run(project: Project, project_file: Path | None, result: Any) -> Path | None:
+    def _run_folder(project: Project, project_file: Path | None) -> Path | None:
         """Runs of a saved project are kept in its runs folder, as the CLI does."""
-        if project_file is None or not result.history:
+        if project_file is None:
             return None
         from datetime import datetime
 
-        from dropout_studio.engine.export import write_run
+        from dropout_studio.core.runs import runs_folder
 
         stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        folder = project_file.resolve().parent / "runs" / f"{stamp}-{project.name}"
-        return write_run(folder, project, result)
+        return runs_folder(project_file) / f"{stamp}-{project.name}"

@@ -107,6 +107,21 @@ class LossPlot(QWidget):
         self.rows.append(dict(row))
         self._dirty = True
 
+    def set_overlays(self, overlays: dict[str, tuple[str, list[dict[str, float]]]]) -> None:
+        """Validation curves of earlier runs, dotted, in their run colour."""
+        for curve in getattr(self, "overlay_curves", {}).values():
+            self.loss_plot.removeItem(curve)
+        self.overlay_curves = {}
+        for name, (colour, history) in overlays.items():
+            epochs = np.array([r.get("epoch", 0) + 1 for r in history], dtype=float)
+            val = np.array([r.get("val_loss", math.nan) for r in history], dtype=float)
+            self.overlay_curves[name] = self.loss_plot.plot(
+                epochs,
+                val,
+                pen=pg.mkPen(colour, width=1, style=Qt.PenStyle.DotLine),
+                name=f"{name} (validation)",
+            )
+
     def add_batch_loss(self, position: float, loss: float) -> None:
         """A sampled batch loss at ``position`` in epochs (1 = end of the first epoch)."""
         if math.isfinite(loss):

@@ -7,6 +7,7 @@ engine (TensorFlow) is imported by :class:`EngineLoader` after the window is sho
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import threading
 import time
@@ -15,8 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QSettings, QStandardPaths, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
+from PySide6.QtGui import QAction, QFont, QKeySequence, QUndoCommand, QUndoStack
 from PySide6.QtWidgets import (
+    QDockWidget,
     QFileDialog,
     QLabel,
     QMainWindow,
@@ -38,11 +40,23 @@ from dropout_studio.core.project import (
     save_project,
 )
 from dropout_studio.ui.controller import EngineLoader, TrainingController
+from dropout_studio.ui.demos import DEMOS
 from dropout_studio.ui.diagram import NetworkDiagram
 from dropout_studio.ui.errors import error_box
 from dropout_studio.ui.evaluate import EvaluatePanel
+from dropout_studio.ui.experiments import (
+    CompareDialog,
+    CompareView,
+    ExperimentRunner,
+    SweepDialog,
+    SweepView,
+    compare_work,
+    sweep_work,
+)
+from dropout_studio.ui.inside import InsideReport, InsideView, analyse
 from dropout_studio.ui.loss_plot import LossPlot
 from dropout_studio.ui.panels import DatasetPanel, TrainingPanel
+from dropout_studio.ui.runs_panel import RunsPanel
 from dropout_studio.ui.stack_editor import LayerProperties, LayerStackEditor
 
 EXPORT_FORMATS = {
@@ -142,6 +156,16 @@ class MainWindow(QMainWindow):
         self.dataset_panel.preview_requested.connect(self._schedule_preview)
         self.training_panel = TrainingPanel(self.document, self.edit)
         self.evaluate_panel = EvaluatePanel()
+        self.compare_view = CompareView()
+        self.sweep_view = SweepView()
+        self.inside_view = InsideView()
+        self.runs_panel = RunsPanel(self._runs_folder)
+        self.runs_panel.overlays_changed.connect(self.loss_plot.set_overlays)
+        self.experiments = ExperimentRunner()
+        self._experiment_slots: list[tuple[Any, Any]] = []
+        self.last_data: Any = None
+        self.inside_view.analyse.clicked.connect(self.analyse_model)
+        self.inside_view.twin.clicked.connect(self.train_twin)
 
         left = QSplitter(Qt.Orientation.Vertical)
         left.addWidget(self.stack_editor)
@@ -149,12 +173,18 @@ class MainWindow(QMainWindow):
         left.setSizes([330, 420])
         centre = QSplitter(Qt.Orientation.Vertical)
         centre.addWidget(self.diagram)
-        centre.addWidget(self.loss_plot)
+        self.centre_tabs = QTabWidget()
+        self.centre_tabs.addTab(self.loss_plot, "Loss")
+        self.centre_tabs.addTab(self.compare_view, "Compare")
+        self.centre_tabs.addTab(self.sweep_view, "Sweep")
+        self.centre_tabs.addTab(self.inside_view, "Inside")
+        centre.addWidget(self.centre_tabs)
         centre.setSizes([380, 400])
         right = QTabWidget()
         right.addTab(self.dataset_panel, "Dataset")
         right.addTab(self.training_panel, "Training")
         right.addTab(self.evaluate_panel, "Evaluate")
+        right.addTab(self.runs_panel, "Runs")
         self.side_tabs = right
         main = QSplitter(Qt.Orientation.Horizontal)
         main.addWidget(left)
@@ -165,6 +195,14 @@ class MainWindow(QMainWindow):
         self.splitter = main
         self.setCentralWidget(main)
 
+        self.demo_panel = QLabel()
+        self.demo_panel.setWordWrap(True)
+        self.demo_panel.setMargin(8)
+        self.demo_dock = QDockWidget("Demo", self)
+        self.demo_dock.setObjectName("demoDock")
+        self.demo_dock.setWidget(self.demo_panel)
+        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.demo_dock)
+        self.demo_dock.hide()
         self._build_actions()
         self.engine_label = QLabel("Loading TensorFlow…")
         self.engine_label.setToolTip("Training is available once the engine has loaded")
@@ -182,6 +220,7 @@ class MainWindow(QMainWindow):
         self.controller.finished.connect(self._on_training_finished)
         self.controller.failed.connect(self._on_training_failed)
         self.controller.evaluated.connect(self.evaluate_panel.show_evaluation)
+        self.controller.evaluated.connect(self._on_training_evaluated)
         self.controller.data_loaded.connect(lambda text: self.statusBar().showMessage(text, 4000))
         self.loader.loaded.connect(self._on_engine_loaded)
         self.loader.failed.connect(self._on_engine_failed)
@@ -277,6 +316,11 @@ class MainWindow(QMainWindow):
                 lambda: self._export_file("svg", "Diagram", self.diagram.export_svg),
             )
         )
+        export.addSeparator()
+        export.addAction(self._action("Stack as Keras script…", lambda: self.export_code("keras")))
+        export.addAction(
+            self._action("Stack as PyTorch script…", lambda: self.export_code("pytorch"))
+        )
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         edit_menu = bar.addMenu("&Edit")
@@ -285,6 +329,40 @@ class MainWindow(QMainWindow):
         run_menu = bar.addMenu("&Run")
         for action in (self.train_action, self.stop_action, self.evaluate_action):
             run_menu.addAction(action)
+        experiments = bar.addMenu("E&xperiments")
+        self.compare_action = self._action(
+            "&Compare with and without dropout…",
+            self.compare_dialog,
+            None,
+            "Train the stack with and without dropout over several seeds",
+        )
+        self.sweep_action = self._action(
+            "&Sweep dropout rates…",
+            self.sweep_dialog,
+            None,
+            "Try several rates and training-set sizes (KerasTuner)",
+        )
+        self.stop_experiment_action = self._action(
+            "Stop e&xperiment",
+            self.experiments.stop,
+            None,
+            "Stop after the current run, keeping the finished ones",
+        )
+        self.stop_experiment_action.setEnabled(False)
+        for action in (self.compare_action, self.sweep_action, self.stop_experiment_action):
+            experiments.addAction(action)
+        demos = bar.addMenu("&Demos")
+        for index, demo in enumerate(DEMOS):
+            demos.addAction(self._action(demo.title, lambda _=False, i=index: self.start_demo(i)))
+        demos.addSeparator()
+        self.presentation_action = self._action(
+            "&Presentation mode",
+            self.set_presentation,
+            "F11",
+            "Larger fonts and plots for a class or a talk",
+        )
+        self.presentation_action.setCheckable(True)
+        demos.addAction(self.presentation_action)
         help_menu = bar.addMenu("&Help")
         help_menu.addAction(self._action("&About Dropout Studio", self.about))
         toolbar = QToolBar("Run")
@@ -372,6 +450,7 @@ class MainWindow(QMainWindow):
         self.undo_stack.clear()
         self.loss_plot.clear()
         self._remember_recent(path)
+        self.runs_panel.refresh()
         return True
 
     def save(self) -> bool:
@@ -569,6 +648,7 @@ class MainWindow(QMainWindow):
         self.progress.setRange(0, 1)
         self.progress.setValue(1)
         self.progress.setFormat(result.status.replace("_", " "))
+        self.runs_panel.refresh()
         for action in self.export_model_actions.values():
             action.setEnabled(getattr(result, "model", None) is not None)
         test = getattr(result, "test_metrics", {}) or {}
@@ -586,6 +666,15 @@ class MainWindow(QMainWindow):
             self.progress.setFormat("failed")
         self._update_train_enabled()
         error_box(self, message, details).show()
+
+    def _runs_folder(self) -> Path | None:
+        from dropout_studio.core.runs import runs_folder
+
+        return runs_folder(self.document.path) if self.document.path else None
+
+    def _on_training_evaluated(self, data: Any, evaluation: Any) -> None:
+        self.last_data = data
+        self.inside_view.sample.setRange(0, max(0, len(data.x_test) - 1))
 
     def _on_evaluate_toggled(self, on: bool) -> None:
         self.diagram.set_inference(on)
@@ -631,6 +720,220 @@ class MainWindow(QMainWindow):
             except OSError as exc:
                 error_box(self, f"{path} could not be written ({exc})").show()
 
+    # code export --------------------------------------------------------------
+    def export_code(self, framework: str) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self,
+            f"Export {framework} script",
+            f"{self.document.project.name}_{framework}.py",
+            "Python (*.py)",
+        )
+        if path:
+            self.write_code(framework, Path(path))
+
+    def write_code(self, framework: str, path: Path) -> list[str]:
+        """Write the script; returns the PyTorch differences the user is told about."""
+        from dropout_studio.core.codegen import keras_script, pytorch_differences, pytorch_script
+
+        project = self.document.project
+        try:
+            text = keras_script(project) if framework == "keras" else pytorch_script(project)
+            path.write_text(text, encoding="utf-8")
+        except (ValueError, OSError) as exc:
+            error_box(self, f"The script could not be written: {exc}").show()
+            return []
+        notes = pytorch_differences(project) if framework == "pytorch" else []
+        if notes:
+            box = QMessageBox(
+                QMessageBox.Icon.Information,
+                "PyTorch differs here",
+                f"Wrote {path}. Where PyTorch and Keras differ:\n\n• " + "\n• ".join(notes),
+                QMessageBox.StandardButton.Ok,
+                self,
+            )
+            box.setObjectName("codeNotes")
+            box.show()
+        self.statusBar().showMessage(f"wrote {path}", 5000)
+        return notes
+
+    # experiments --------------------------------------------------------------
+    def _experiment_ready(self) -> bool:
+        report = self.stack_editor.report
+        if self.engine_info is None:
+            error_box(self, "TensorFlow is still loading: try again in a moment.").show()
+            return False
+        if report is None or not report.ok:
+            error_box(
+                self, "Fix the stack first: " + report.errors[0].message if report else "no stack"
+            ).show()
+            return False
+        if self.experiments.running or self.controller.running:
+            error_box(self, "Something is already training: stop it first.").show()
+            return False
+        return True
+
+    def compare_dialog(self) -> None:
+        dialog = CompareDialog(self)
+        if dialog.exec():
+            self.run_compare(dialog.seeds.value(), dialog.arms())
+
+    def run_compare(self, seeds: int, arms: tuple[str, ...]) -> None:
+        if not self._experiment_ready():
+            return
+        self.compare_view.clear()
+        self.centre_tabs.setCurrentWidget(self.compare_view)
+        self._start_experiment(
+            compare_work(self.document.project, arms, seeds, self.document.path),
+            lambda item: self.compare_view.add_run(*item),
+            self.compare_view.show_summaries,
+        )
+
+    def sweep_dialog(self) -> None:
+        dialog = SweepDialog(self)
+        if dialog.exec():
+            rates, sizes = dialog.parse()
+            self.run_sweep(rates, sizes, dialog.seeds.value(), dialog.per_layer.isChecked())
+
+    def run_sweep(
+        self, rates: tuple[float, ...], sizes: tuple[int, ...], seeds: int, per_layer: bool
+    ) -> None:
+        if not self._experiment_ready():
+            return
+        import tempfile
+
+        folder = (
+            self.document.path.resolve().parent / "runs" / "sweep"
+            if self.document.path
+            else Path(tempfile.mkdtemp(prefix="dropout-sweep-"))
+        )
+        self.sweep_view.clear()
+        self.centre_tabs.setCurrentWidget(self.sweep_view)
+        self._start_experiment(
+            sweep_work(
+                self.document.project, rates, sizes, seeds, per_layer, folder, self.document.path
+            ),
+            self.sweep_view.add_trial,
+            self.sweep_view.finish,
+        )
+
+    def _start_experiment(
+        self,
+        work: Callable[..., Any],
+        on_report: Callable[[Any], None],
+        on_done: Callable[[Any], None],
+    ) -> None:
+        for signal, slot in self._experiment_slots:  # only ours: others may listen too
+            with contextlib.suppress(RuntimeError, TypeError):
+                signal.disconnect(slot)
+        self._experiment_slots = [
+            (self.experiments.reported, on_report),
+            (self.experiments.finished, on_done),
+            (self.experiments.finished, self._experiment_ended),
+            (self.experiments.failed, self._on_experiment_failed),
+        ]
+        for signal, slot in self._experiment_slots:
+            signal.connect(slot)
+        self.experiments.start(work)
+        self.stop_experiment_action.setEnabled(True)
+        self.train_action.setEnabled(False)
+        self.statusBar().showMessage("experiment running (Experiments ▸ Stop to end it)")
+
+    def _experiment_ended(self, _result: Any = None) -> None:
+        self.stop_experiment_action.setEnabled(False)
+        self._update_train_enabled()
+        self.statusBar().showMessage("experiment finished", 5000)
+
+    def _on_experiment_failed(self, message: str, details: str) -> None:
+        self._experiment_ended()
+        error_box(self, f"The experiment failed: {message}", details).show()
+
+    # inside the network ---------------------------------------------------------
+    def analyse_model(self) -> None:
+        result = self.controller.last_result
+        if result is None or getattr(result, "model", None) is None or self.last_data is None:
+            error_box(self, "Train a model first: there is nothing to analyse yet.").show()
+            return
+        model, data, index = result.model, self.last_data, self.inside_view.sample.value()
+        samples = self.inside_view.samples.value()
+        shape = tuple(self.document.project.network.layers[0].option("shape"))
+        self.inside_view.sample.setRange(0, max(0, len(data.x_test) - 1))
+        self.background.run(
+            lambda: analyse(model, data, index, samples, shape),
+            self.inside_view.show_report,
+            lambda message: error_box(self, f"Analysis failed: {message}").show(),
+        )
+
+    def train_twin(self) -> None:
+        report = self.inside_view.report
+        if report is None:
+            self.analyse_model()
+            error_box(self, "Analyse the trained model first, then train its twin.").show()
+            return
+        if not self._experiment_ready():
+            return
+        from dataclasses import replace
+
+        project = self.document.project
+        twin_project = replace(project, network=project.network.without_dropout())
+        data, path = self.last_data, self.document.path
+        samples = self.inside_view.samples.value()
+        shape = tuple(project.network.layers[0].option("shape"))
+
+        def work(stop: threading.Event, report_fn: Callable[[Any], None]) -> InsideReport:
+            from dropout_studio.engine.train import train
+
+            twin = train(twin_project, data, None, stop).model
+            twin_report = analyse(twin, data, report.sample_index, samples, shape)
+            return InsideReport(
+                **{
+                    **report.__dict__,
+                    "twin_sparsity": twin_report.sparsity,
+                    "twin_correlations": twin_report.correlations,
+                    "twin_coadaptation": twin_report.coadaptation,
+                    "twin_features": twin_report.features,
+                }
+            )
+
+        del path
+        self.centre_tabs.setCurrentWidget(self.inside_view)
+        self._start_experiment(work, lambda _: None, self.inside_view.show_report)
+
+    # demos ----------------------------------------------------------------------
+    def start_demo(self, index: int) -> None:
+        demo = DEMOS[index]
+        if not self.confirm_discard():
+            return
+        project = load_preset(demo.preset)
+        if demo.adjust is not None:
+            project = demo.adjust(project)
+        self.document.reset(project)
+        self.undo_stack.clear()
+        self.loss_plot.clear()
+        self.demo_panel.setText(
+            f"<h3>{demo.title}</h3><p>{demo.explanation}</p><p><b>Next:</b> {demo.next_step}</p>"
+        )
+        self.demo_dock.show()
+
+    def set_presentation(self, on: bool) -> None:
+        from PySide6.QtWidgets import QApplication
+
+        app = QApplication.instance()
+        if not isinstance(app, QApplication):
+            return
+        if not hasattr(self, "_normal_font"):
+            self._normal_font = app.font()
+        font = QFont(self._normal_font)
+        if on:
+            font.setPointSizeF(self._normal_font.pointSizeF() * 1.5)
+        app.setFont(font)
+        for plot in (self.loss_plot.loss_plot, self.loss_plot.metric_plot):
+            for side in ("left", "bottom"):
+                plot.getAxis(side).setStyle(tickFont=font)
+                plot.getAxis(side).label.setFont(font)
+        self.diagram.setFont(font)
+        self.diagram._built_for = None
+        self.diagram.redraw()
+
     # window -------------------------------------------------------------------
     def about(self) -> None:
         from PySide6 import __version__ as pyside_version
@@ -657,6 +960,9 @@ class MainWindow(QMainWindow):
             self.restoreState(state)
 
     def closeEvent(self, event: Any) -> None:
+        if self.experiments.running:
+            self.experiments.stop()
+            self.experiments.wait(10.0)
         if self.controller.running:
             self.controller.stop()
             if not self.controller.wait(5.0):

@@ -10,6 +10,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDoubleSpinBox,
     QFileDialog,
@@ -274,6 +275,12 @@ class TrainingPanel(QGroupBox):
         self.device = QComboBox()
         self.device.addItem("auto")
         self.device.setToolTip("Where to train: the GPU when TensorFlow sees one, or the CPU")
+        self.tensorboard = QCheckBox("write TensorBoard event files")
+        self.tensorboard.setToolTip(
+            "Saved projects keep each run in runs/; this adds event "
+            "files that `tensorboard --logdir runs` opens"
+        )
+        self.tensorboard.toggled.connect(lambda on: self._commit(tensorboard=on))
         form = QFormLayout(self)
         form.addRow("epochs", self.epochs)
         form.addRow("batch size", self.batch_size)
@@ -282,6 +289,7 @@ class TrainingPanel(QGroupBox):
         form.addRow("seed", self.seed)
         form.addRow("early stopping", self.early_stopping)
         form.addRow("device", self.device)
+        form.addRow(self.tensorboard)
         for spin, key in (
             (self.epochs, "epochs"),
             (self.batch_size, "batch_size"),
@@ -324,6 +332,7 @@ class TrainingPanel(QGroupBox):
         self.learning_rate.setValue(t.learning_rate)
         self.seed.setValue(t.seed)
         self.early_stopping.setValue(t.early_stopping)
+        self.tensorboard.setChecked(t.tensorboard)
         if self.device.findText(t.device) < 0:
             self.device.addItem(t.device)
         self.device.setCurrentText(t.device)

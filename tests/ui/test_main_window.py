@@ -353,3 +353,26 @@ def test_batch_losses_are_plotted_when_asked(make_window, qtbot):
     window.loss_plot.show_batches.setChecked(True)
     assert len(window.loss_plot.batch_points) == 20  # fake runner: one progress per epoch
     assert window.loss_plot.batch_curve.isVisible()
+
+
+def test_runs_panel_lists_overlays_renames_and_deletes(make_window, tmp_path):
+    from tests.core.test_runs import make_run
+
+    window = make_window()
+    assert window._save_to(tmp_path / "p.json")
+    make_run(tmp_path / "runs", "first", [0.9, 0.4, 0.6])
+    make_run(tmp_path / "runs", "second", [0.8, 0.7])
+    panel = window.runs_panel
+    panel.refresh()
+    assert set(panel.records) == {"first", "second"}
+    panel.set_checked("first", True)
+    assert set(window.loss_plot.overlay_curves) == {"first"}
+    panel.tree.setCurrentItem(panel._items()["second"])
+    panel.ask_name = lambda current: "renamed"
+    panel.rename_selected()
+    assert set(panel.records) == {"first", "renamed"}
+    panel.tree.setCurrentItem(panel._items()["renamed"])
+    panel.confirm = lambda question: True
+    panel.delete_selected()
+    assert set(panel.records) == {"first"}
+    assert not (tmp_path / "runs" / "renamed").exists()

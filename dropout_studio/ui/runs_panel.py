@@ -1,0 +1,172 @@
+"""The run history of the open project: list, show/hide, colour, rename, delete, overlay."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QColorDialog,
+    QHBoxLayout,
+    QInputDialog,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QTreeWidget,
+    QTreeWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from dropout_studio.core.runs import RunRecord, delete_run, list_runs, rename_run
+
+PALETTE = ["#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#2ca02c"]
+
+
+class RunsPanel(QWidget):
+    """Checked runs are overlaid on the loss plot in their colour."""
+
+    overlays_changed = Signal(object)  # dict name -> (colour, history)
+
+    def __init__(self, folder_of: Callable[[], Path | None], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.folder_of = folder_of
+        self.records: dict[str, RunRecord] = {}
+        self.colours: dict[str, str] = {}
+        self.tree = QTreeWidget()
+        self.tree.setHeaderLabels(["run", "date", "settings", "best val loss", "status"])
+        self.tree.setRootIsDecorated(False)
+        self.tree.setToolTip("Tick runs to overlay their validation loss on the loss plot")
+        self.tree.itemChanged.connect(self._on_tree_item_changed)
+        self.info = QLabel()
+        self.info.setWordWrap(True)
+        buttons = QHBoxLayout()
+        for text, tip, slot in (
+            ("Refresh", "Read the runs folder again", self.refresh),
+            ("Colour…", "Choose the colour of the selected run", self.choose_colour),
+            ("Rename…", "Rename the selected run's folder", self.rename_selected),
+            ("Delete…", "Delete the selected run's folder", self.delete_selected),
+        ):
+            button = QPushButton(text)
+            button.setToolTip(tip)
+            button.clicked.connect(slot)
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.addLayout(buttons)
+        layout.addWidget(self.tree, 1)
+        layout.addWidget(self.info)
+        self.confirm: Callable[[str], bool] = self._ask
+        self.ask_name: Callable[[str], str | None] = self._ask_name
+
+    def refresh(self) -> None:
+        folder = self.folder_of()
+        checked = {
+            name
+            for name, item in self._items().items()
+            if item.checkState(0) == Qt.CheckState.Checked
+        }
+        self.tree.blockSignals(True)
+        self.tree.clear()
+        self.records = {}
+        if folder is None:
+            self.info.setText(
+                "Save the project to keep its runs: they go to runs/ beside the project file."
+            )
+        else:
+            records = list_runs(folder)
+            self.info.setText(f"{len(records)} runs in {folder}")
+            for k, record in enumerate(records):
+                self.records[record.name] = record
+                colour = self.colours.setdefault(record.name, PALETTE[k % len(PALETTE)])
+                item = QTreeWidgetItem(
+                    [
+                        record.name,
+                        record.created.strftime("%Y-%m-%d %H:%M"),
+                        record.settings,
+                        f"{record.best_val_loss:.4f}",
+                        record.status,
+                    ]
+                )
+                item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
+                item.setCheckState(
+                    0, Qt.CheckState.Checked if record.name in checked else Qt.CheckState.Unchecked
+                )
+                item.setForeground(0, QBrush(QColor(colour)))
+                self.tree.addTopLevelItem(item)
+        for column in range(5):
+            self.tree.resizeColumnToContents(column)
+        self.tree.blockSignals(False)
+        self._emit_overlays()
+
+    def _items(self) -> dict[str, QTreeWidgetItem]:
+        items = {}
+        for i in range(self.tree.topLevelItemCount()):
+            item = self.tree.topLevelItem(i)
+            if item is not None:
+                items[item.text(0)] = item
+        return items
+
+    def set_checked(self, name: str, on: bool) -> None:
+        item = self._items()[name]
+        item.setCheckState(0, Qt.CheckState.Checked if on else Qt.CheckState.Unchecked)
+
+    def _on_tree_item_changed(self, *_args: object) -> None:
+        self._emit_overlays()
+
+    def _emit_overlays(self) -> None:
+        overlays = {
+            name: (self.colours[name], list(self.records[name].history))
+            for name, item in self._items().items()
+            if item.checkState(0) == Qt.CheckState.Checked and name in self.records
+        }
+        self.overlays_changed.emit(overlays)
+
+    def _selected(self) -> RunRecord | None:
+        item = self.tree.currentItem()
+        return self.records.get(item.text(0)) if item is not None else None
+
+    def choose_colour(self) -> None:
+        record = self._selected()
+        if record is None:
+            return
+        colour = QColorDialog.getColor(QColor(self.colours[record.name]), self)
+        if colour.isValid():
+            self.colours[record.name] = colour.name()
+            self.refresh()
+
+    def rename_selected(self) -> None:
+        record = self._selected()
+        if record is None:
+            return
+        name = self.ask_name(record.name)
+        if not name or name == record.name:
+            return
+        try:
+            rename_run(record, name)
+        except (ValueError, OSError) as exc:
+            QMessageBox.warning(self, "Rename run", str(exc))
+            return
+        self.colours[name] = self.colours.pop(record.name)
+        self.refresh()
+
+    def delete_selected(self) -> None:
+        record = self._selected()
+        if record is None or not self.confirm(f"Delete the run {record.name} and its files?"):
+            return
+        try:
+            delete_run(record)
+        except OSError as exc:
+            QMessageBox.warning(self, "Delete run", str(exc))
+        self.refresh()
+
+    def _ask(self, question: str) -> bool:
+        return QMessageBox.question(self, "Dropout Studio", question) == (
+            QMessageBox.StandardButton.Yes
+        )
+
+    def _ask_name(self, current: str) -> str | None:
+        name, ok = QInputDialog.getText(self, "Rename run", "New name", text=current)
+        return name.strip() if ok else None
