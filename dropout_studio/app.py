@@ -10,3 +10,9 @@ def run_app(project: str | None = None) -> int:
     from dropout_studio.ui.app import run_app as start
 
     return start([sys.argv[0], project] if project else [sys.argv[0]])
+
+
+def self_test() -> int:
+    from dropout_studio.ui.app import self_test as run
+
+    return run()

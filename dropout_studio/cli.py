@@ -18,6 +18,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
+from dropout_studio import __version__
 from dropout_studio.core.project import (
     Project,
     ProjectError,
@@ -424,6 +425,13 @@ def build_parser() -> argparse.ArgumentParser:
         description="See what dropout does to a neural network. Without a command, starts the "
         "desktop app.",
     )
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="open the window offscreen, train one short epoch, exit 0 if it "
+        "worked (checks an installed or bundled app)",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("presets", help="list the example projects")
@@ -558,6 +566,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_app(argv[0])
     args = parser.parse_args(argv)
+    if args.self_test:
+        from dropout_studio.app import self_test
+
+        return self_test()
     if args.command is None:
         from dropout_studio.app import run_app
 

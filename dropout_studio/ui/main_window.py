@@ -940,6 +940,10 @@ class MainWindow(QMainWindow):
         from PySide6.QtCore import qVersion
 
         info = self.engine_info or {}
+        from PySide6.QtWidgets import QApplication
+
+        if not QApplication.windowIcon().isNull():
+            self.setWindowIcon(QApplication.windowIcon())
         QMessageBox.about(
             self,
             "About Dropout Studio",
