@@ -55,7 +55,40 @@ class EngineLoader(QObject):
             self._thread.join(timeout)
 
 
-class TrainingController(QObject):
+class WorkerOwner(QObject):
+    """Owns one worker thread with a cooperative stop flag (shared by training and experiments).
+
+    Subclasses start ``self._thread``; the worker checks ``self._stop`` between steps."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Join the worker; True when it has ended."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+        return not self.running
+
+    def _start_thread(self, target: Any, *args: Any) -> None:
+        if self.running:
+            raise RuntimeError("work is already running")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=target, args=(*args, self._stop), name="training", daemon=True
+        )
+        self._thread.start()
+
+
+class TrainingController(WorkerOwner):
     """Runs ``engine.train`` on a worker thread and turns its events into signals."""
 
     started = Signal(object)  # TrainingEvent
@@ -72,35 +105,11 @@ class TrainingController(QObject):
         fake one so they need no TensorFlow)."""
         super().__init__()
         self._runner = runner
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
         self.last_result: Any = None
         self.last_run_folder: Path | None = None
 
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
     def start(self, project: Project, project_file: Path | None) -> None:
-        if self.running:
-            raise RuntimeError("a training run is already in progress")
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._work,
-            args=(project, project_file, self._stop),
-            name="training",
-            daemon=True,
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        """Join the worker; True when it has ended."""
-        if self._thread is not None:
-            self._thread.join(timeout)
-        return not self.running
+        self._start_thread(self._work, project, project_file)
 
     def _emit(self, event: Any) -> None:
         signal = {

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -31,49 +31,28 @@ from PySide6.QtWidgets import (
 )
 
 from dropout_studio.core.project import Project
+from dropout_studio.ui.controller import WorkerOwner
 
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
 
 
-class ExperimentRunner(QObject):
+class ExperimentRunner(WorkerOwner):
     """Runs one experiment function on a thread: ``work(stop, report) -> result``."""
 
     reported = Signal(object)  # partial result (one finished run or trial)
     finished = Signal(object)
     failed = Signal(str, str)
 
-    def __init__(self) -> None:
-        super().__init__()
-        self._thread: threading.Thread | None = None
-        self.stop_event = threading.Event()
-
-    @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
-
     def start(self, work: Callable[[threading.Event, Callable[[Any], None]], Any]) -> None:
-        if self.running:
-            raise RuntimeError("an experiment is already running")
-        self.stop_event = threading.Event()
+        self._start_thread(self._run, work)
 
-        def target() -> None:
-            try:
-                result = work(self.stop_event, self.reported.emit)
-            except Exception as exc:
-                self.failed.emit(f"{type(exc).__name__}: {exc}", traceback.format_exc())
-                return
-            self.finished.emit(result)
-
-        self._thread = threading.Thread(target=target, name="training", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self.stop_event.set()
-
-    def wait(self, timeout: float | None = None) -> bool:
-        if self._thread is not None:
-            self._thread.join(timeout)
-        return not self.running
+    def _run(self, work: Callable[..., Any], stop: threading.Event) -> None:
+        try:
+            result = work(stop, self.reported.emit)
+        except Exception as exc:
+            self.failed.emit(f"{type(exc).__name__}: {exc}", traceback.format_exc())
+            return
+        self.finished.emit(result)
 
 
 class CompareDialog(QDialog):
@@ -155,14 +134,25 @@ class SweepDialog(QDialog):
         self.accept()
 
 
-def _table(rows: list[list[str]], header: list[str]) -> QTableWidget:
-    table = QTableWidget(len(rows), len(header))
+def _fill_table(table: QTableWidget, rows: list[list[str]], header: list[str]) -> None:
+    table.setRowCount(len(rows))
+    table.setColumnCount(len(header))
     table.setHorizontalHeaderLabels(header)
     for r, row in enumerate(rows):
         for c, text in enumerate(row):
             table.setItem(r, c, QTableWidgetItem(text))
     table.resizeColumnsToContents()
-    return table
+
+
+def _plot(owner: QWidget, left: str, bottom: str, legend: tuple[int, int]) -> pg.PlotWidget:
+    plot = pg.PlotWidget()
+    plot.setBackground(owner.palette().base().color())
+    plot.setLabel("left", left)
+    plot.setLabel("bottom", bottom)
+    plot.getAxis("left").enableAutoSIPrefix(False)
+    plot.addLegend(offset=legend)
+    plot.showGrid(x=True, y=True, alpha=0.2)
+    return plot
 
 
 class CompareView(QWidget):
@@ -170,13 +160,9 @@ class CompareView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.plot = pg.PlotWidget()
-        self.plot.setBackground(self.palette().base().color())
-        self.plot.setLabel("left", "validation loss (mean, band = min–max over seeds)")
-        self.plot.setLabel("bottom", "epoch")
-        self.plot.getAxis("left").enableAutoSIPrefix(False)
-        self.plot.addLegend(offset=(-10, 10))
-        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.plot = _plot(
+            self, "validation loss (mean, band = min–max over seeds)", "epoch", (-10, 10)
+        )
         self.status = QLabel(
             "Experiments ▸ Compare trains the stack with and without dropout over several seeds."
         )
@@ -260,14 +246,7 @@ class CompareView(QWidget):
                     f"{st['wall_time_s']:.1f}",
                 ]
             )
-        table = _table(rows, header)
-        self.table.setRowCount(table.rowCount())
-        self.table.setColumnCount(table.columnCount())
-        self.table.setHorizontalHeaderLabels(header)
-        for r in range(table.rowCount()):
-            for c in range(table.columnCount()):
-                self.table.setItem(r, c, table.takeItem(r, c))
-        self.table.resizeColumnsToContents()
+        _fill_table(self.table, rows, header)
         self.status.setText(
             "Compare finished: lower best validation loss is better; the test "
             "set was not used to choose anything."
@@ -279,13 +258,12 @@ class SweepView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.plot = pg.PlotWidget()
-        self.plot.setBackground(self.palette().base().color())
-        self.plot.setLabel("left", "best validation loss (mean over seeds)")
-        self.plot.setLabel("bottom", "dropout rate (fraction dropped)")
-        self.plot.getAxis("left").enableAutoSIPrefix(False)
-        self.plot.addLegend(offset=(10, 10))
-        self.plot.showGrid(x=True, y=True, alpha=0.2)
+        self.plot = _plot(
+            self,
+            "best validation loss (mean over seeds)",
+            "dropout rate (fraction dropped)",
+            (10, 10),
+        )
         self.status = QLabel(
             "Experiments ▸ Sweep tries several rates (and training-set sizes) with KerasTuner."
         )

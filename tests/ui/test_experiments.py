@@ -23,6 +23,7 @@ def window(make_window, qtbot):
 def test_compare_shows_curves_and_table(window, qtbot):
     with qtbot.waitSignal(window.experiments.finished, timeout=120_000):
         window.run_compare(2, ("dropout", "no dropout"))
+    qtbot.waitUntil(lambda: window.compare_view.table.rowCount() == 2)
     assert set(window.compare_view.runs) == {"dropout", "no dropout"}
     assert all(len(v) == 2 for v in window.compare_view.runs.values())
     table = window.compare_view.table
@@ -34,6 +35,7 @@ def test_compare_shows_curves_and_table(window, qtbot):
 def test_sweep_reports_points_as_they_finish(window, qtbot):
     with qtbot.waitSignal(window.experiments.finished, timeout=120_000):
         window.run_sweep((0.0, 0.5), (0,), 1, False)
+    qtbot.waitUntil(lambda: "best rate" in window.sweep_view.status.text())
     assert sorted(r["rate"] for r in window.sweep_view.rows) == [0.0, 0.5]
     assert "best rate" in window.sweep_view.status.text()
 
@@ -54,7 +56,8 @@ def test_analyse_and_twin(window, qtbot):
     with qtbot.waitSignal(window.experiments.finished, timeout=60_000):
         window.train_twin()
     assert not errors, errors
-    assert window.inside_view.report.twin_coadaptation is not None, window.inside_view.report
+    # The window's slot runs after qtbot's blocker, which connected first.
+    qtbot.waitUntil(lambda: window.inside_view.report.twin_coadaptation is not None)
     assert "without" in window.inside_view.summary.text()
 
 
