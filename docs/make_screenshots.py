@@ -40,6 +40,24 @@ def wait(app: QApplication, condition, timeout: float) -> None:
         time.sleep(0.01)
 
 
+def experiments(app: QApplication, window: MainWindow) -> None:
+    """The Inside and Compare tabs on the small-data preset."""
+    window.analyse_model()
+    wait(app, lambda: window.inside_view.report is not None, 120)
+    window.train_twin()
+    wait(app, lambda: not window.experiments.running, 300)
+    wait(app, lambda: False, 1.0)
+    window.centre_tabs.setCurrentWidget(window.inside_view)
+    wait(app, lambda: False, 0.5)
+    window.grab().save(str(OUT / "inside.png"))
+    window.document.set_project(window.document.project.with_training(epochs=800))
+    window.run_compare(3, ("dropout", "no dropout"))
+    wait(app, lambda: not window.experiments.running, 600)
+    wait(app, lambda: False, 1.0)
+    window.grab().save(str(OUT / "compare.png"))
+    print(f"{OUT / 'inside.png'}, {OUT / 'compare.png'}")
+
+
 def main(names: list[str]) -> None:
     app = QApplication.instance() or QApplication(sys.argv)
     OUT.mkdir(parents=True, exist_ok=True)
@@ -61,6 +79,8 @@ def main(names: list[str]) -> None:
         path = OUT / f"{name}.png"
         window.grab().save(str(path))
         print(f"{path}: {window.statusBar().currentMessage()}")
+        if name == "small-data":
+            experiments(app, window)
         window.close()
     settings.clear()
     (OUT / ".screenshot-settings.ini").unlink(missing_ok=True)
