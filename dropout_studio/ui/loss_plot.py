@@ -75,7 +75,7 @@ class LossPlot(QWidget):
             "Training loss of single batches, sampled ~20 times a "
             "second while training (noisy: dropout is on)"
         )
-        self.show_batches.toggled.connect(self.batch_curve.setVisible)
+        self.show_batches.toggled.connect(self._on_show_batches_toggled)
         self.best_label = QLabel("")
         self.best_label.setToolTip("Epoch with the lowest validation loss")
         row = QHBoxLayout()
@@ -94,6 +94,11 @@ class LossPlot(QWidget):
         self._timer.setInterval(50)
         self._timer.timeout.connect(self._redraw)
         self._timer.start()
+
+    def _on_show_batches_toggled(self, on: bool) -> None:
+        self.batch_curve.setVisible(on)
+        self._dirty = True
+        self._redraw()
 
     # data -------------------------------------------------------------------
     def clear(self) -> None:
@@ -126,7 +131,7 @@ class LossPlot(QWidget):
         """A sampled batch loss at ``position`` in epochs (1 = end of the first epoch)."""
         if math.isfinite(loss):
             self.batch_points.append((position, loss))
-            self._dirty = True
+            self._dirty = self._dirty or self.show_batches.isChecked()  # hidden: store only
 
     def set_history(self, rows: list[dict[str, float]]) -> None:
         self.rows = [dict(r) for r in rows]

@@ -135,6 +135,11 @@ class MainWindow(QMainWindow):
         self.autosave_timer.setInterval(30_000)
         self.autosave_timer.timeout.connect(self.autosave)
         self.autosave_timer.start()
+        self._pending_masks: Any = None
+        self.diagram_timer = QTimer(self)
+        self.diagram_timer.setInterval(100)
+        self.diagram_timer.timeout.connect(self._draw_pending_masks)
+        self.diagram_timer.start()
         self.document = document or ProjectDocument(load_preset("mlp-classic"))
         self.controller = controller or TrainingController()
         self.settings = settings or QSettings("Dropout Studio", "Dropout Studio")
@@ -634,13 +639,19 @@ class MainWindow(QMainWindow):
         )
 
     def _on_training_masks_recorded(self, event: Any) -> None:
-        if not self.evaluate_action.isChecked():
+        """Keep the newest snapshot; the diagram timer draws it at most 10 times a second."""
+        self._pending_masks = event
+
+    def _draw_pending_masks(self) -> None:
+        event, self._pending_masks = self._pending_masks, None
+        if event is not None and not self.evaluate_action.isChecked():
             self.diagram.set_masks(event.masks, event.step)
 
     def _on_training_finished(self, result: Any) -> None:
         self.stop_action.setEnabled(False)
         self._update_train_enabled()
         self.loss_plot.set_history(result.history)
+        self._pending_masks = None
         if result.masks:
             self.diagram.set_masks(
                 result.masks, max((m["step"] for m in result.masks.values()), default=0)
