@@ -264,6 +264,21 @@ class NetworkDiagram(QGraphicsView):
         top = bounds.top() - 2 * RADIUS - 22 if units else 0.0
         self._title.setPos(bounds.left(), top - self._title.boundingRect().height() - 6)
         scene.setSceneRect(scene.itemsBoundingRect().adjusted(-20, -20, 20, 20))
+        self._fit()
+
+    def _fit(self) -> None:
+        """Shrink to show the whole network (header included) when it is larger than the view;
+        never enlarge beyond natural size."""
+        rect = self.scene().sceneRect()
+        view = self.viewport().rect()
+        if rect.width() > view.width() or rect.height() > view.height():
+            self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
+        else:
+            self.resetTransform()
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self._fit()
 
     @staticmethod
     def _style_unit(disc: Any, cross: list[Any], view: UnitView) -> None:

@@ -160,9 +160,7 @@ class CompareView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.plot = _plot(
-            self, "validation loss (mean, band = min–max over seeds)", "epoch", (-10, 10)
-        )
+        self.plot = _plot(self, "validation loss", "epoch", (-10, 10))
         self.status = QLabel(
             "Experiments ▸ Compare trains the stack with and without dropout over several seeds."
         )
