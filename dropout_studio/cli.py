@@ -559,6 +559,11 @@ def _check_counts(args: argparse.Namespace) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    import os
+
+    # TensorFlow's C++ INFO/WARNING lines (CUDA probing, oneDNN notes) are noise to a user;
+    # errors still show. Set before TensorFlow is imported anywhere.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     if len(argv) == 1 and argv[0].endswith(".json"):  # dropout-studio my.json opens the app
