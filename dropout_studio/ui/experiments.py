@@ -55,6 +55,15 @@ class ExperimentRunner(WorkerOwner):
         self.finished.emit(result)
 
 
+def _ok_cancel(dialog: QDialog, accept: Callable[[], None]) -> QDialogButtonBox:
+    buttons = QDialogButtonBox(
+        QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+    )
+    buttons.accepted.connect(accept)
+    buttons.rejected.connect(dialog.reject)
+    return buttons
+
+
 class CompareDialog(QDialog):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -71,12 +80,7 @@ class CompareDialog(QDialog):
         form.addRow("seeds", self.seeds)
         form.addRow(self.l2)
         form.addRow(self.early)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        form.addRow(_ok_cancel(self, self.accept))
 
     def arms(self) -> tuple[str, ...]:
         extra = [
@@ -107,12 +111,7 @@ class SweepDialog(QDialog):
         form.addRow("seeds", self.seeds)
         form.addRow(self.per_layer)
         form.addRow(self.error)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-        )
-        buttons.accepted.connect(self._check)
-        buttons.rejected.connect(self.reject)
-        form.addRow(buttons)
+        form.addRow(_ok_cancel(self, self._check))
 
     def parse(self) -> tuple[tuple[float, ...], tuple[int, ...]]:
         rates = tuple(float(t) for t in self.rates.text().replace(" ", "").split(",") if t)
