@@ -376,3 +376,20 @@ def test_runs_panel_lists_overlays_renames_and_deletes(make_window, tmp_path):
     panel.delete_selected()
     assert set(panel.records) == {"first"}
     assert not (tmp_path / "runs" / "renamed").exists()
+
+
+def test_experiment_dialogs_validate_their_input(qtbot):
+    from dropout_studio.ui.experiments import CompareDialog, SweepDialog
+
+    sweep = SweepDialog()
+    qtbot.addWidget(sweep)
+    sweep.rates.setText("0, 1.5")
+    sweep._check()
+    assert "up to (not including) 1" in sweep.error.text()
+    sweep.rates.setText("0, 0.25")
+    sweep.sizes.setText("100, all")
+    assert sweep.parse() == ((0.0, 0.25), (100, 0))
+    compare = CompareDialog()
+    qtbot.addWidget(compare)
+    compare.early.setChecked(True)
+    assert compare.arms() == ("dropout", "no dropout", "early stopping")
