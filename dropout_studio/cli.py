@@ -14,7 +14,6 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import replace
-from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -27,6 +26,7 @@ from dropout_studio.core.project import (
     preset_names,
     save_project,
 )
+from dropout_studio.core.runs import new_run_folder
 from dropout_studio.core.shapes import format_shape
 
 
@@ -132,11 +132,6 @@ class ProgressPrinter:
             self.stream.write("\n")
 
 
-def default_run_folder(project_file: Path, project: Project) -> Path:
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return project_file.resolve().parent / "runs" / f"{stamp}-{project.name}"
-
-
 def cmd_train(args: argparse.Namespace) -> int:
     project_file = Path(args.project)
     project = load_project(project_file)
@@ -174,7 +169,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         stop.set()
         sys.stderr.write("\nstopping after the current step (Ctrl-C again to abort)...\n")
 
-    folder = Path(args.out) if args.out else default_run_folder(project_file, project)
+    folder = Path(args.out) if args.out else new_run_folder(project_file, project.name)
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
         result = train(

@@ -27,13 +27,37 @@ def runs_folder(project_file: Path) -> Path:
     return project_file.resolve().parent / "runs"
 
 
+def new_run_folder(project_file: Path, project_name: str) -> Path:
+    """``runs/<date-time>-<name>/`` beside the project: where the CLI and the app keep a run."""
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    return runs_folder(project_file) / f"{stamp}-{project_name}"
+
+
+def write_history_csv(path: Path, history: list[dict[str, float]]) -> None:
+    """Per-epoch rows in Keras' CSVLogger layout: ``epoch`` then the metric names sorted."""
+    keys = sorted({k for row in history for k in row if k != "epoch"})
+    with open(path, "w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["epoch", *keys])
+        for row in history:
+            writer.writerow([int(row["epoch"]), *(row.get(k, "") for k in keys)])
+
+
+def read_history_csv(path: Path) -> list[dict[str, float]]:
+    with open(path, newline="", encoding="utf-8") as fh:
+        return [
+            {
+                k: (int(v) if k == "epoch" else float(v))
+                for k, v in row.items()
+                if v not in ("", None)
+            }
+            for row in csv.DictReader(fh)
+        ]
+
+
 def _history(path: Path) -> tuple[dict[str, float], ...]:
     try:
-        with open(path, newline="", encoding="utf-8") as fh:
-            return tuple(
-                {k: float(v) for k, v in row.items() if v not in ("", None)}
-                for row in csv.DictReader(fh)
-            )
+        return tuple(read_history_csv(path))
     except (OSError, ValueError):
         return ()
 

@@ -6,7 +6,6 @@ without Dropout Studio loads it and predicts identically.
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import shutil
@@ -18,6 +17,7 @@ import keras
 import numpy as np
 
 from dropout_studio.core.project import Project, atomic_write_text, load_project, save_project
+from dropout_studio.core.runs import write_history_csv
 from dropout_studio.engine.build import plain_clone
 
 FORMATS = ("keras", "saved_model", "tflite", "onnx")
@@ -29,24 +29,6 @@ class ExportError(RuntimeError):
 
 
 # ---------------------------------------------------------------- run folders
-
-
-def write_history_csv(path: Path, history: list[dict[str, float]]) -> None:
-    """Per-epoch rows in Keras' CSVLogger layout: ``epoch`` then the metric names sorted."""
-    keys = sorted({k for row in history for k in row if k != "epoch"})
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["epoch", *keys])
-        for row in history:
-            writer.writerow([int(row["epoch"]), *(row.get(k, "") for k in keys)])
-
-
-def read_history_csv(path: Path) -> list[dict[str, float]]:
-    with open(path, newline="", encoding="utf-8") as fh:
-        return [
-            {k: (int(v) if k == "epoch" else float(v)) for k, v in row.items() if v != ""}
-            for row in csv.DictReader(fh)
-        ]
 
 
 def write_masks(path: Path, masks: dict[str, dict[str, Any]]) -> None:

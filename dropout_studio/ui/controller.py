@@ -170,9 +170,6 @@ class TrainingController(WorkerOwner):
         """Runs of a saved project are kept in its runs folder, as the CLI does."""
         if project_file is None:
             return None
-        from datetime import datetime
+        from dropout_studio.core.runs import new_run_folder
 
-        from dropout_studio.core.runs import runs_folder
-
-        stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-        return runs_folder(project_file) / f"{stamp}-{project.name}"
+        return new_run_folder(project_file, project.name)

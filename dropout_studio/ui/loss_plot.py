@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import math
 from pathlib import Path
 
@@ -10,6 +9,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+
+from dropout_studio.core.runs import write_history_csv
 
 TRAIN_PEN = pg.mkPen("#1f77b4", width=1)
 VAL_PEN = pg.mkPen("#d62728", width=1)
@@ -174,9 +175,4 @@ class LossPlot(QWidget):
         self.grab().save(str(path))
 
     def export_csv(self, path: Path) -> None:
-        keys = sorted({k for r in self.rows for k in r if k != "epoch"})
-        with open(path, "w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(["epoch", *keys])
-            for r in self.rows:
-                writer.writerow([int(r["epoch"]), *(r.get(k, "") for k in keys)])
+        write_history_csv(path, self.rows)

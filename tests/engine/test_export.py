@@ -9,14 +9,13 @@ import numpy as np
 import pytest
 
 from dropout_studio.core.project import load_preset
+from dropout_studio.core.runs import read_history_csv, write_history_csv
 from dropout_studio.engine.build import build_model
 from dropout_studio.engine.export import (
     ExportError,
     _sample_batch,
     export_model,
     predict_exported,
-    read_history_csv,
-    write_history_csv,
 )
 
 pytestmark = pytest.mark.slow
