@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import signal
 import sys
 import threading
@@ -15,9 +16,11 @@ import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, NoReturn, TextIO
 
 from dropout_studio import __version__
+from dropout_studio.core.files import atomic_write_text
+from dropout_studio.core.layer_kinds import shown
 from dropout_studio.core.project import (
     Project,
     ProjectError,
@@ -26,8 +29,9 @@ from dropout_studio.core.project import (
     preset_names,
     save_project,
 )
-from dropout_studio.core.runs import new_run_folder
+from dropout_studio.core.runs import fallback_run_folder, new_run_folder, runs_folder
 from dropout_studio.core.shapes import format_shape
+from dropout_studio.core.spec import LayerSpec
 
 
 class CliError(Exception):
@@ -35,7 +39,19 @@ class CliError(Exception):
 
 
 def _print(text: str = "", stream: TextIO | None = None) -> None:
-    (stream or sys.stdout).write(text + "\n")
+    out = stream or sys.stdout
+    try:
+        out.write(text + "\n")
+    except UnicodeEncodeError:  # a lone surrogate in a name or path: escape it, never crash
+        encoding = getattr(out, "encoding", None) or "utf-8"
+        out.write((text + "\n").encode(encoding, "backslashreplace").decode(encoding))
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors are one line (with where to find help), exit status 2."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: {message} (see {self.prog} --help)\n")
 
 
 def cmd_presets(args: argparse.Namespace) -> int:
@@ -55,22 +71,36 @@ def cmd_new(args: argparse.Namespace) -> int:
     return 0
 
 
-def layer_table(project: Project) -> tuple[str, bool]:
-    """The check table (layer, output shape, parameters, dropout) and whether it is valid."""
-    report = project.check()
-    rows = [("#", "layer", "output shape", "params", "dropout")]
-    by_index = {r.index: r for r in report.layers}
-    for i, layer in enumerate(project.network.layers):
-        r = by_index.get(i)
+def _dropout_text(layer: LayerSpec) -> str:
+    """The dropout column; a value ``check`` refused is shown as it is, never formatted."""
+    try:
         drop = layer.dropout.describe()
         if layer.input_dropout or layer.recurrent_dropout:
             drop = f"input {layer.input_dropout:g} · recurrent {layer.recurrent_dropout:g}" + (
                 "" if not layer.dropout.active else f" · {drop}"
             )
+    except (TypeError, ValueError, OverflowError):
+        return f"{shown(layer.dropout.type)} {shown(layer.dropout.rate)}"
+    return drop
+
+
+def layer_table(
+    project: Project, project_file: str | os.PathLike[str] | None = None
+) -> tuple[str, bool]:
+    """The check table (layer, output shape, parameters, dropout) and whether it is valid.
+
+    ``project_file`` locates a file dataset, whose header ``check`` reads.
+    """
+    report = project.check(project_file)
+    rows = [("#", "layer", "output shape", "params", "dropout")]
+    by_index = {r.index: r for r in report.layers}
+    for i, layer in enumerate(project.network.layers):
+        r = by_index.get(i)
+        drop = _dropout_text(layer)
         rows.append(
             (
                 str(i + 1),
-                layer.kind,
+                shown(layer.kind, 40),
                 format_shape(r.output_shape if r else None),
                 f"{r.params:,}" if r else "?",
                 drop,
@@ -89,7 +119,7 @@ def layer_table(project: Project) -> tuple[str, bool]:
 
 def cmd_check(args: argparse.Namespace) -> int:
     project = load_project(args.project)
-    table, ok = layer_table(project)
+    table, ok = layer_table(project, args.project)
     _print(table)
     return 0 if ok else 2
 
@@ -147,12 +177,18 @@ def cmd_train(args: argparse.Namespace) -> int:
         if v is not None
     }
     project = project.with_training(**overrides)
-    table, ok = layer_table(project)
+    table, ok = layer_table(project, args.project)
     if not ok:
-        _print(table, sys.stderr)
+        errors = [
+            line[len("error: ") :] for line in table.splitlines() if line.startswith("error:")
+        ]
+        first = errors[0] if errors else "see the problems"
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
         raise CliError(
-            f"the stack is not valid; fix the errors above (dropout-studio check {project_file})"
+            f"the project cannot be trained: {first}{more}; "
+            f"dropout-studio check {project_file} lists them"
         )
+    _check_device(project.training.device)
     from dropout_studio.engine.data import DataError, load_dataset
     from dropout_studio.engine.export import write_run
     from dropout_studio.engine.train import TrainingError, train
@@ -170,6 +206,16 @@ def cmd_train(args: argparse.Namespace) -> int:
         sys.stderr.write("\nstopping after the current step (Ctrl-C again to abort)...\n")
 
     folder = Path(args.out) if args.out else new_run_folder(project_file, project.name)
+    if project.training.tensorboard:  # TensorBoard writes into the folder while training runs
+        try:
+            (folder / "tensorboard").mkdir(parents=True, exist_ok=True)
+        except (OSError, ValueError) as exc:  # a NUL, a surrogate, too long, no permission
+            wanted, folder = folder, fallback_run_folder(runs_folder(project_file))
+            _print(
+                f"dropout-studio train: warning: cannot use the run folder {str(wanted)!r} "
+                f"({getattr(exc, 'strerror', None) or exc}); writing the run to {folder}",
+                sys.stderr,
+            )
     previous = signal.signal(signal.SIGINT, on_interrupt)
     try:
         result = train(
@@ -183,7 +229,13 @@ def cmd_train(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     finally:
         signal.signal(signal.SIGINT, previous)
-    write_run(folder, project, result)
+    folder = write_run(
+        folder,
+        project,
+        result,
+        fallback_parent=runs_folder(project_file),
+        on_warning=lambda message: _print(f"dropout-studio train: warning: {message}", sys.stderr),
+    )
     _print(run_summary(result, folder))
     return 1 if result.status == "failed" else 0
 
@@ -213,6 +265,24 @@ def run_summary(result: Any, folder: Path) -> str:
     return "\n".join(lines)
 
 
+def _check_device(device: str) -> None:
+    """An unavailable device is a user error, said before the data loads, never a traceback."""
+    if device in ("auto", ""):
+        return
+    import keras
+
+    from dropout_studio.engine.runtime import configure_devices
+
+    if keras.backend.backend() not in ("tensorflow", "jax"):
+        return  # configure_devices lists no GPU for the others: nothing to check against
+    available = configure_devices()
+    if device not in available:
+        raise CliError(
+            f"device {device!r} is not available; this machine has {', '.join(available)}: "
+            "pass --device auto or one of those"
+        )
+
+
 def cmd_export(args: argparse.Namespace) -> int:
     from dropout_studio.engine.export import (
         ExportError,
@@ -223,7 +293,15 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     folder = Path(args.run)
     try:
-        model = load_run_model(folder)
+        try:
+            model = load_run_model(folder)
+        except ExportError:
+            raise
+        except Exception as exc:  # a damaged or foreign model.keras: Keras raises many kinds
+            raise CliError(
+                f"{folder / 'model.keras'} cannot be loaded ({_one_line(str(exc))}): "
+                "is it a run folder written by 'dropout-studio train'?"
+            ) from None
         out = Path(args.out) if args.out else default_export_path(folder, args.format)
         written = export_model(model, args.format, out)
     except ExportError as exc:
@@ -243,7 +321,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     except ImportModelError as exc:
         raise CliError(str(exc)) from None
     save_project(project, out)
-    table, _ok = layer_table(project)
+    table, _ok = layer_table(project, out)
     _print(table)
     _print(
         f"wrote {out}; its dataset is {project.dataset.path!r} (an .npz with arrays x and y): "
@@ -252,12 +330,28 @@ def cmd_import(args: argparse.Namespace) -> int:
     return 0
 
 
+def _stop_on_interrupt(stop: threading.Event, unit: str) -> Any:
+    """First Ctrl-C: stop after dropping the current (cut-short) ``unit``, keep the finished
+    ones; a second Ctrl-C aborts (``main`` reports it without a traceback)."""
+
+    def handler(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+        sys.stderr.write(
+            f"\nstopping: the current {unit} is dropped, the finished ones are kept "
+            "(Ctrl-C again to abort)...\n"
+        )
+
+    return handler
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     project_file = Path(args.project)
     project = load_project(project_file)
     overrides = {k: v for k, v in (("epochs", args.epochs), ("seed", args.seed)) if v is not None}
     project = project.with_training(**overrides)
-    _table, ok = layer_table(project)
+    _table, ok = layer_table(project, project_file)
     if not ok:
         raise CliError(f"the stack is not valid: run dropout-studio check {project_file}")
     if args.seeds < 1:
@@ -270,7 +364,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from dropout_studio.engine.train import TrainingError
 
     stop = threading.Event()
-    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    previous = signal.signal(signal.SIGINT, _stop_on_interrupt(stop, "run"))
 
     def on_run(arm: str, seed: int, result: Any) -> None:
         best = min((r.get("val_loss", math.inf) for r in result.history), default=math.nan)
@@ -286,6 +380,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
         raise CliError(str(exc)) from None
     finally:
         signal.signal(signal.SIGINT, previous)
+    if stop.is_set():
+        counts = ", ".join(f"{s.arm} {s.seeds}" for s in summaries)
+        _print(f"stopped: finished runs per arm (seeds): {counts}", sys.stderr)
+    if not any(s.runs for s in summaries):
+        raise CliError("no run finished, so there is nothing to compare")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     write_compare_csv(out / "compare.csv", summaries)
@@ -338,7 +437,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     project = load_project(project_file)
     if args.epochs is not None:
         project = project.with_training(epochs=args.epochs)
-    _table, ok = layer_table(project)
+    _table, ok = layer_table(project, project_file)
     if not ok:
         raise CliError(f"the stack is not valid: run dropout-studio check {project_file}")
     from dropout_studio.engine.sweep import (
@@ -363,7 +462,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         sys.stderr,
     )
     stop = threading.Event()
-    previous = signal.signal(signal.SIGINT, lambda *_: stop.set())
+    previous = signal.signal(signal.SIGINT, _stop_on_interrupt(stop, "trial"))
 
     def on_trial(row: dict[str, Any]) -> None:
         where = f"layer {row['layer'] + 1}, " if "layer" in row else ""
@@ -377,6 +476,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         rows = run_sweep(project, plan, out, project_file, on_trial, stop)
     finally:
         signal.signal(signal.SIGINT, previous)
+    if stop.is_set():
+        _print(f"stopped: {len(rows)} of {grid_size(project, plan)} points finished", sys.stderr)
     if role and role != "chief":
         _print(f"worker {role} finished its trials")
         return 0
@@ -399,14 +500,14 @@ def cmd_code(args: argparse.Namespace) -> int:
     from dropout_studio.core.codegen import keras_script, pytorch_differences, pytorch_script
 
     project = load_project(args.project)
-    _table, ok = layer_table(project)
+    _table, ok = layer_table(project, args.project)
     if not ok:
         raise CliError(f"the stack is not valid: run dropout-studio check {args.project}")
     script = keras_script(project) if args.framework == "keras" else pytorch_script(project)
     out = Path(args.out)
     if out.exists() and not args.force:
         raise CliError(f"{out} already exists: choose another name or pass --force")
-    out.write_text(script, encoding="utf-8")
+    atomic_write_text(out, script)
     _print(f"wrote {args.framework} script {out}")
     if args.framework == "pytorch":
         for note in pytorch_differences(project):
@@ -415,7 +516,7 @@ def cmd_code(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="dropout-studio",
         description="See what dropout does to a neural network. Without a command, starts the "
         "desktop app.",
@@ -546,19 +647,69 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+MAX_COUNT = 1_000_000  # epochs, batch size
+MAX_SEED = 2**31 - 1
+
+
 def _check_counts(args: argparse.Namespace) -> None:
     for key in ("epochs", "batch_size"):
         value = getattr(args, key, None)
         if value is not None and value < 1:
             raise CliError(f"--{key.replace('_', '-')} must be at least 1, got {value}")
+        if value is not None and value > MAX_COUNT:
+            raise CliError(f"--{key.replace('_', '-')} must be at most {MAX_COUNT:,}, got {value}")
+    seed = getattr(args, "seed", None)
+    if seed is not None and not 0 <= seed <= MAX_SEED:
+        raise CliError(f"--seed must be from 0 to {MAX_SEED}, got {seed}")
+
+
+# Errors that mean "your input is wrong" (exit 2) or "the run or export failed" (exit 1). The
+# engine's classes are looked up only once their module is loaded: the CLI's light commands must
+# not import TensorFlow to report an error.
+_INPUT_ERRORS = (
+    ("dropout_studio.engine.data", "DataError"),
+    ("dropout_studio.engine.importer", "ImportModelError"),
+    ("dropout_studio.engine.build", "BuildError"),
+    ("dropout_studio.core.shapes", "LayerError"),
+)
+_RUN_ERRORS = (
+    ("dropout_studio.engine.train", "TrainingError"),
+    ("dropout_studio.engine.export", "ExportError"),
+)
+
+
+def _loaded(names: tuple[tuple[str, str], ...]) -> tuple[type[BaseException], ...]:
+    found = (getattr(sys.modules.get(module), name, None) for module, name in names)
+    return tuple(cls for cls in found if isinstance(cls, type) and issubclass(cls, BaseException))
+
+
+def _one_line(text: str, limit: int = 500) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _error_line(exc: Exception) -> tuple[int, str]:
+    """The exit status and the one line a failed command prints instead of a traceback."""
+    if isinstance(exc, (CliError, ProjectError, *_loaded(_INPUT_ERRORS))):
+        return 2, _one_line(str(exc))
+    if isinstance(exc, _loaded(_RUN_ERRORS)):
+        return 1, _one_line(str(exc))
+    if isinstance(exc, OSError):
+        reason = exc.strerror or _one_line(str(exc)) or type(exc).__name__
+        where = exc.filename if exc.filename is not None else ""
+        return 1, f"{where}: {reason}" if where != "" else reason
+    return 1, (
+        f"unexpected error, {type(exc).__name__}: {_one_line(str(exc))} "
+        "(set DROPOUT_STUDIO_TRACEBACK=1 to see where)"
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    import os
+    from dropout_studio.quiet import quiet_tensorflow
 
-    # TensorFlow's C++ INFO/WARNING lines (CUDA probing, oneDNN notes) are noise to a user;
-    # errors still show. Set before TensorFlow is imported anywhere.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # TensorFlow's C++ start-up lines (CUDA probing, oneDNN notes, cuInit) are noise to a user;
+    # Python errors and our messages still show. Before TensorFlow is imported anywhere.
+    quiet_tensorflow()
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     if len(argv) == 1 and argv[0].endswith(".json"):  # dropout-studio my.json opens the app
@@ -577,12 +728,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         _check_counts(args)
         return int(args.func(args))
-    except (CliError, ProjectError) as exc:
-        _print(f"dropout-studio {args.command}: {exc}", sys.stderr)
-        return 2
     except KeyboardInterrupt:
         _print(f"dropout-studio {args.command}: interrupted", sys.stderr)
         return 130
+    except Exception as exc:
+        if os.environ.get("DROPOUT_STUDIO_TRACEBACK"):
+            raise
+        status, message = _error_line(exc)
+        _print(f"dropout-studio {args.command}: {message}", sys.stderr)
+        return status
 
 
 if __name__ == "__main__":

@@ -172,3 +172,212 @@ def test_tensorboard_event_files_when_asked(tmp_path):
     events = list((tmp_path / "r" / "tensorboard").glob("events.out.tfevents.*"))
     assert events
     assert events[0].stat().st_size > 100
+
+
+# ---------------------------------------------------------------- user errors: one line, no trace
+
+
+def one_line_error(capsys):
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
+    return err.strip()
+
+
+@pytest.mark.parametrize("command", ["check", "train", "code", "compare", "sweep"])
+def test_a_missing_project_file_is_one_line(tmp_path, capsys, command):
+    argv = [command, str(tmp_path / "missing.json")]
+    if command in ("code", "compare", "sweep"):
+        argv += ["--out", str(tmp_path / "out")]
+    assert main(argv) == 2
+    assert "missing.json" in one_line_error(capsys)
+
+
+def test_a_bad_project_is_one_line(tmp_path, capsys):
+    path = tmp_path / "p.json"
+    path.write_text('{"format": "dropout-studio-project", "version": 1, "layers": 7}')
+    assert main(["train", str(path)]) == 2
+    one_line_error(capsys)
+
+
+def test_export_of_a_folder_that_is_not_a_run_is_one_line(tmp_path, capsys):
+    (tmp_path / "run").mkdir()
+    assert main(["export", str(tmp_path / "run"), "--format", "keras"]) in (1, 2)
+    assert "model.keras" in one_line_error(capsys)
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["train", "p.json", "--epochs", "x"],
+        ["train", "p.json", "--loop", "fastest"],
+        ["new", "p.json", "--preset", "nope"],
+        ["train"],
+        ["fly"],
+    ],
+)
+def test_a_bad_option_value_is_one_line_with_status_2(capsys, argv):
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv)
+    assert exit_info.value.code == 2
+    assert "--help" in one_line_error(capsys)
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        ("--seed", "-1", "--seed must be from 0 to 2147483647"),
+        ("--seed", str(2**32), "--seed must be from 0 to 2147483647"),
+        ("--epochs", str(2**31), "--epochs must be at most 1,000,000"),
+        ("--batch-size", "0", "--batch-size must be at least 1"),
+    ],
+)
+def test_out_of_range_overrides_are_one_line(tmp_path, capsys, option, value, expected):
+    path = tmp_path / "p.json"
+    main(["new", str(path), "--preset", "small-data"])
+    capsys.readouterr()
+    assert main(["train", str(path), option, value]) == 2
+    assert expected in one_line_error(capsys)
+
+
+def test_an_unwritable_file_is_one_line(tmp_path, capsys):
+    (tmp_path / "file").write_text("")
+    assert main(["new", str(tmp_path / "file" / "p.json")]) in (1, 2)
+    one_line_error(capsys)
+
+
+def test_an_unexpected_error_is_one_line_unless_asked(tmp_path, capsys, monkeypatch):
+    import dropout_studio.cli as cli
+
+    def broken(args):
+        raise RecursionError("maximum recursion depth exceeded\nwhile calling")
+
+    monkeypatch.setattr(cli, "cmd_presets", broken)
+    assert main(["presets"]) == 1
+    err = one_line_error(capsys)
+    assert "RecursionError: maximum recursion depth exceeded while calling" in err
+    monkeypatch.setenv("DROPOUT_STUDIO_TRACEBACK", "1")
+    with pytest.raises(RecursionError):
+        main(["presets"])
+
+
+@pytest.mark.slow
+def test_an_unavailable_device_is_one_line(tmp_path):
+    assert run("new", "p.json", "--preset", "small-data", cwd=tmp_path).returncode == 0
+    result = run("train", "p.json", "--device", "gpu:7", "--epochs", "1", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    (line,) = [ln for ln in result.stderr.splitlines() if ln.startswith("dropout-studio")]
+    assert "device 'gpu:7' is not available; this machine has cpu" in line
+    assert not (tmp_path / "runs").exists()
+
+
+def small_project(folder, name, **training):
+    path = folder / "p.json"
+    assert main(["new", str(path), "--preset", "small-data"]) == 0
+    data = json.loads(path.read_text())
+    data["name"] = name
+    data["training"].update(epochs=1, **training)
+    path.write_text(json.dumps(data))  # ensure_ascii: NUL and a lone surrogate as \u escapes
+    return path
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "name", ["n" * 300, "a\x00b", "\ud800", "x/../../../outside"], ids=["300", "nul", "sur", "dots"]
+)
+def test_a_run_of_any_project_name_is_written_inside_the_runs_folder(tmp_path, capsys, name):
+    project_dir = tmp_path / "project"
+    project_dir.mkdir()
+    path = small_project(project_dir, name)
+    assert main(["train", str(path), "--quiet"]) == 0, capsys.readouterr().err
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    (folder,) = (project_dir / "runs").iterdir()
+    assert {"history.csv", "project.json", "model.keras", "summary.json"} <= {
+        p.name for p in folder.iterdir()
+    }
+    assert json.loads((folder / "project.json").read_text())["name"] == name
+    assert f"run folder: {folder}" in out
+    assert sorted(p.name for p in project_dir.iterdir()) == ["p.json", "runs"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["project"]  # nothing escaped
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("out", ["bad\x00name", "x" * 300, "\ud800"], ids=["nul", "long", "sur"])
+def test_an_unwritable_out_folder_falls_back_and_says_so(tmp_path, capsys, out):
+    path = small_project(tmp_path, "p")
+    assert main(["train", str(path), "--quiet", "--out", str(tmp_path / out)]) == 0
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    (folder,) = (tmp_path / "runs").iterdir()
+    assert folder.name.startswith("run-")
+    assert (folder / "history.csv").exists()
+    assert "warning: could not write the run folder" in captured.err
+    assert f"run folder: {folder}" in captured.out
+
+
+@pytest.mark.slow
+def test_an_unwritable_out_folder_with_tensorboard_falls_back_before_training(tmp_path, capsys):
+    path = small_project(tmp_path, "p", tensorboard=True)
+    assert main(["train", str(path), "--quiet", "--out", str(tmp_path / "bad\x00name")]) == 0
+    captured = capsys.readouterr()
+    assert "cannot use the run folder" in captured.err
+    (folder,) = (tmp_path / "runs").iterdir()
+    assert (folder / "history.csv").exists()
+    assert list((folder / "tensorboard").glob("events.out.tfevents.*"))
+
+
+@pytest.mark.slow  # imports TensorFlow
+def test_write_run_falls_back_to_a_temporary_folder_when_nothing_else_is_writable(
+    tmp_path, monkeypatch, caplog
+):
+    import tempfile
+    from types import SimpleNamespace
+
+    from dropout_studio.core.project import load_preset
+    from dropout_studio.engine.export import write_run
+
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+    (tmp_path / "file").write_text("")
+    result = SimpleNamespace(
+        history=[{"epoch": 0, "loss": 1.0, "val_loss": 1.5}],
+        model=None,
+        masks={},
+        status="finished",
+        message="",
+        best_epoch=0,
+        test_metrics={},
+        best_test_metrics={},
+        wall_time=1.0,
+        samples_per_second=60.0,
+        loop="compiled",
+    )
+    warnings = []
+    folder = write_run(
+        tmp_path / "file" / "run",  # under a regular file: cannot be made, nor beside it
+        load_preset("small-data"),
+        result,
+        on_warning=warnings.append,
+    )
+    assert folder.parent == temp
+    assert (folder / "history.csv").read_text().startswith("epoch,loss,val_loss")
+    assert json.loads((folder / "summary.json").read_text())["status"] == "finished"
+    (warning,) = warnings
+    assert f"the run was written to {folder} instead" in warning
+    assert warning in caplog.text
+
+
+def test_train_of_an_invalid_stack_is_one_line_naming_the_problem(tmp_path, capsys):
+    path = tmp_path / "bad.json"
+    main(["new", str(path), "--preset", "cnn-classic"])
+    data = json.loads(path.read_text())
+    data["layers"].insert(1, {"kind": "Flatten"})
+    path.write_text(json.dumps(data))
+    capsys.readouterr()
+    assert main(["train", str(path)]) == 2
+    err = one_line_error(capsys)
+    assert "remove the Flatten or move it after the convolutions" in err
+    assert f"dropout-studio check {path} lists them" in err

@@ -10,57 +10,23 @@ from __future__ import annotations
 
 from dropout_studio.core.project import Project
 from dropout_studio.core.shapes import infer
-from dropout_studio.core.spec import LayerSpec
+from dropout_studio.core.spec import LAYER_KINDS, LayerSpec
 
-TORCH_ACTIVATION = {
-    "relu": "nn.ReLU()",
-    "sigmoid": "nn.Sigmoid()",
-    "tanh": "nn.Tanh()",
-    "elu": "nn.ELU()",
-    "selu": "nn.SELU()",
-    "gelu": "nn.GELU()",
-    "swish": "nn.SiLU()",
-    "leaky_relu": "nn.LeakyReLU(0.2)  # Keras 3's default negative slope",
-    "softmax": "nn.Softmax(dim=-1)",
-}
+
+def _docstring_text(text: str) -> str:
+    """``text`` safe inside a generated docstring: a project name is free text (quotes,
+    backslashes, NUL, lone surrogates) and must never make the exported script invalid."""
+    safe = "".join(c if c.isprintable() else ascii(c)[1:-1] for c in text)
+    return safe.replace("\\", "\\\\").replace('"', '\\"')
 
 
 def _keras_layer(layer: LayerSpec) -> str:
-    o = layer.option
-    reg = f", kernel_regularizer=keras.regularizers.L2({layer.l2!r})" if layer.l2 else ""
-    kind = layer.kind
-    if kind == "Dense":
-        return (
-            f"keras.layers.Dense({o('units')}, activation={o('activation')!r}, "
-            f"use_bias={o('use_bias')}{reg})"
-        )
-    if kind in ("Conv1D", "Conv2D"):
-        return (
-            f"keras.layers.{kind}({o('filters')}, {o('kernel_size')!r}, strides="
-            f"{o('strides')!r}, padding={o('padding')!r}, activation={o('activation')!r}"
-            f"{reg})"
-        )
-    if kind in ("MaxPooling1D", "MaxPooling2D", "AveragePooling2D"):
-        return (
-            f"keras.layers.{kind}(pool_size={o('pool_size')!r}, strides={o('strides')!r}, "
-            f"padding={o('padding')!r})"
-        )
-    if kind in (
-        "Flatten",
-        "GlobalAveragePooling1D",
-        "GlobalAveragePooling2D",
-        "BatchNormalization",
-    ):
-        return f"keras.layers.{kind}()"
-    if kind == "Embedding":
-        return f"keras.layers.Embedding({o('input_dim')}, {o('output_dim')})"
-    if kind in ("LSTM", "GRU", "SimpleRNN"):
-        return (
-            f"keras.layers.{kind}({o('units')}, activation={o('activation')!r}, "
-            f"return_sequences={o('return_sequences')}, dropout={layer.input_dropout!r}, "
-            f"recurrent_dropout={layer.recurrent_dropout!r}{reg})"
-        )
-    raise ValueError(f"no Keras code for {kind}")
+    """``keras.layers.<Class>(...)`` from the registry entry: option names are Keras arguments."""
+    entry = LAYER_KINDS[layer.kind]
+    arguments = [f"{name}={value!r}" for name, value in entry.keras_arguments(layer).items()]
+    if layer.l2:
+        arguments += [f"{name}=keras.regularizers.L2({layer.l2!r})" for name in entry.l2_arguments]
+    return f"keras.layers.{entry.keras_class}({', '.join(arguments)})"
 
 
 def _keras_dropout(layer: LayerSpec, rank: int) -> str | None:
@@ -105,7 +71,7 @@ def keras_script(project: Project) -> str:
         else f"np.random.rand(64, {out[0]}).astype('float32')"
     )
     optimizer, rate = _keras_optimizer(t.optimizer), repr(t.learning_rate)
-    return f'''"""{project.name}: exported from Dropout Studio as a plain Keras script.
+    return f'''"""{_docstring_text(project.name)}: exported from Dropout Studio as a plain Keras script.
 
 Dropout rates are the fraction of units dropped (Keras convention). Expected parameters:
 {report.total_params:,} ({report.trainable_params:,} trainable).
@@ -184,58 +150,6 @@ def pytorch_differences(project: Project) -> list[str]:
     return notes
 
 
-def _torch_layer(layer: LayerSpec, in_shape: tuple, out_shape: tuple) -> list[str]:
-    """Module expressions for one layer; data is channels-first inside conv blocks."""
-    o = layer.option
-    kind = layer.kind
-    if kind == "Dense":
-        mods = [f"nn.Linear({in_shape[-1]}, {o('units')}, bias={o('use_bias')})"]
-        act = TORCH_ACTIVATION.get(o("activation"))
-        return mods + ([act] if act else [])
-    if kind in ("Conv1D", "Conv2D"):
-        dims = kind[-2]
-        k = o("kernel_size")
-        s = o("strides")
-        pad = f'"{o("padding")}"'
-        mods = [
-            f"nn.Conv{dims}d({in_shape[-1]}, {o('filters')}, kernel_size={k!r}, "
-            f"stride={s!r}, padding={pad})"
-        ]
-        act = TORCH_ACTIVATION.get(o("activation"))
-        return mods + ([act] if act else [])
-    if kind in ("MaxPooling1D", "MaxPooling2D", "AveragePooling2D"):
-        cls = {
-            "MaxPooling1D": "nn.MaxPool1d",
-            "MaxPooling2D": "nn.MaxPool2d",
-            "AveragePooling2D": "nn.AvgPool2d",
-        }[kind]
-        stride = o("strides") if o("strides") is not None else o("pool_size")
-        return [f"{cls}(kernel_size={o('pool_size')!r}, stride={stride!r})"]
-    if kind == "GlobalAveragePooling1D":
-        return ["Lambda(lambda x: x.mean(dim=2))"]
-    if kind == "GlobalAveragePooling2D":
-        return ["Lambda(lambda x: x.mean(dim=(2, 3)))"]
-    if kind == "Flatten":
-        return ["nn.Flatten()"]
-    if kind == "BatchNormalization":
-        dims = "2d" if len(in_shape) == 3 else "1d"
-        return [f"nn.BatchNorm{dims}({in_shape[-1]}, eps=1e-3, momentum=0.01)"]
-    if kind == "Embedding":
-        return [f"nn.Embedding({o('input_dim')}, {o('output_dim')})"]
-    if kind in ("LSTM", "GRU", "SimpleRNN"):
-        cls = {"LSTM": "nn.LSTM", "GRU": "nn.GRU", "SimpleRNN": "nn.RNN"}[kind]
-        mods = []
-        if layer.input_dropout:
-            mods.append(f"nn.Dropout({layer.input_dropout!r})  # per step, see the note above")
-        extra = ", nonlinearity='tanh'" if kind == "SimpleRNN" else ""
-        mods.append(
-            f"LastStep({cls}({in_shape[-1]}, {o('units')}, batch_first=True{extra}), "
-            f"return_sequences={o('return_sequences')})"
-        )
-        return mods
-    raise ValueError(f"no PyTorch code for {kind}")
-
-
 def _torch_dropout(layer: LayerSpec, rank: int) -> str | None:
     d = layer.dropout
     if not d.active:
@@ -266,9 +180,9 @@ def pytorch_script(project: Project) -> str:
     for i, layer in enumerate(layers):
         in_shape = shapes[i - 1] if i else shapes[0]
         out_shape = shapes[i]
-        spatial = layer.kind.startswith(
-            ("Conv", "MaxPooling", "AveragePooling", "GlobalAveragePooling")
-        ) or (layer.kind == "BatchNormalization" and len(in_shape) >= 2 and channels_first)
+        spatial = LAYER_KINDS[layer.kind].channels_first or (
+            layer.kind == "BatchNormalization" and len(in_shape) >= 2 and channels_first
+        )
         if i and spatial and not channels_first:
             modules.append("ChannelsFirst()")
             channels_first = True
@@ -276,7 +190,7 @@ def pytorch_script(project: Project) -> str:
             modules.append("ChannelsLast()  # Keras flattens height, width, channels")
             channels_first = False
         if i:
-            modules.extend(_torch_layer(layer, tuple(in_shape), tuple(out_shape)))
+            modules.extend(LAYER_KINDS[layer.kind].torch(layer, tuple(in_shape), tuple(out_shape)))
         drop = _torch_dropout(layer, len(out_shape))
         if drop:
             if layer.dropout.type == "spatial" and not channels_first:
@@ -306,7 +220,7 @@ def pytorch_script(project: Project) -> str:
     )
     make_y = f"torch.randint(0, {out[0]}, (64,))" if softmax_out else f"torch.rand(64, {out[0]})"
     optimizer, rate = _keras_optimizer(t.optimizer), repr(t.learning_rate)
-    return f'''"""{project.name}: exported from Dropout Studio as a PyTorch script.
+    return f'''"""{_docstring_text(project.name)}: exported from Dropout Studio as a PyTorch script.
 
 Keras inputs are channels-last; convolutions here run channels-first between ChannelsFirst()
 and ChannelsLast(), so Flatten sees the same order as in Keras.
@@ -404,8 +318,6 @@ if __name__ == "__main__":
 def expected_torch_parameters(project: Project) -> int:
     """Trainable parameters of the PyTorch script: Keras' count plus the second RNN biases."""
     extra = sum(
-        (4 if layer.kind == "LSTM" else 1) * layer.option("units")
-        for layer in project.network.layers
-        if layer.kind in ("LSTM", "SimpleRNN")
+        LAYER_KINDS[layer.kind].torch_extra_params(layer) for layer in project.network.layers
     )
     return infer(project.network).trainable_params + extra

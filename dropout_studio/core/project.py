@@ -1,36 +1,107 @@
 """Project files: the dataset choice, the layer stack and the training settings, as JSON.
 
-Loading never raises anything but :class:`ProjectError`, whose message names the file and the
-field, so the GUI and the CLI can show it as one sentence. Saving is atomic: a crash mid-write
-leaves the previous file intact. The format is documented in ``docs/project-format.md``.
+Loading refuses only what no edit in the app can produce — wrong JSON types, unknown keys,
+non-finite numbers, a field outside its registry range, absurd nesting or size — and raises
+nothing but :class:`ProjectError`, whose message names the file and the field. Rules that
+involve several fields (split sums, a file source without a path, stack vs data) load fine and
+are reported by :meth:`Project.check`, so the user can fix them in the app. Whatever
+:func:`save_project` writes, :func:`load_project` reads back as an equal project. Saving is
+atomic (``core/files.py``). The format is documented in ``docs/project-format.md``.
 """
 
 from __future__ import annotations
 
+import difflib
 import json
-import math
 import os
-import tempfile
+import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from dropout_studio.core.datasets import SOURCES, DatasetSpec, known_signature
+from dropout_studio.core.datasets import (
+    DATASET_FIELDS,
+    DATASET_OPTIONS,
+    FILE_SOURCES,
+    MAX_SEED,
+    DatasetSpec,
+    DataSignature,
+    dataset_problems,
+    known_signature,
+)
+from dropout_studio.core.files import atomic_write_text
+from dropout_studio.core.layer_kinds import OptionSpec, option_value_to_json, shown
 from dropout_studio.core.shapes import Problem, StackReport, format_shape, infer
 from dropout_studio.core.spec import (
-    DROPOUT_TYPES,
+    DROPOUT_RATE,
+    DROPOUT_TYPE,
+    LAYER_FIELDS,
     LAYER_KINDS,
     DropoutSpec,
     LayerSpec,
     NetworkSpec,
-    options_from_mapping,
 )
+
+__all__ = ["ProjectError", "atomic_write_text", "load_project", "save_project"]
 
 FORMAT_NAME = "dropout-studio-project"
 FORMAT_VERSION = 1
 OPTIMIZERS = ("adam", "sgd", "rmsprop", "adamw")
 LOOPS = ("auto", "compiled", "fit")
+DEVICE_PATTERN = re.compile(r"(auto|cpu|gpu)(:\d{1,3})?")
+MAX_FILE_BYTES = 16 * 1024 * 1024
+MAX_LAYERS = 1000
+
+TRAINING_OPTIONS: dict[str, OptionSpec] = {
+    o.name: o
+    for o in (
+        OptionSpec("optimizer", "choice", "adam", "how weights are updated", OPTIMIZERS),
+        OptionSpec(
+            "learning_rate",
+            "float",
+            0.001,
+            "step size of the optimizer",
+            minimum=1e-10,
+            maximum=10.0,
+            precision=6,
+        ),
+        OptionSpec(
+            "batch_size", "int", 32, "samples per training step", minimum=1, maximum=1_000_000
+        ),
+        OptionSpec(
+            "epochs", "int", 20, "passes over the training set", minimum=1, maximum=1_000_000
+        ),
+        OptionSpec(
+            "seed", "int", 0, "seed of weights, masks and split", minimum=0, maximum=MAX_SEED
+        ),
+        OptionSpec(
+            "early_stopping",
+            "int",
+            0,
+            "stop after this many epochs without a better validation loss (0 = off)",
+            minimum=0,
+            maximum=1_000_000,
+        ),
+        OptionSpec(
+            "loop",
+            "choice",
+            "auto",
+            "compiled: fast in-memory loop; fit: Keras' model.fit",
+            LOOPS,
+        ),
+        OptionSpec("device", "text", "auto", "auto, cpu, gpu or gpu:N", maximum=16),
+        OptionSpec("tensorboard", "bool", False, "also write TensorBoard event files"),
+    )
+}
+PROJECT_FIELDS: dict[str, OptionSpec] = {
+    o.name: o
+    for o in (
+        OptionSpec("name", "text", "untitled", "the project's name", maximum=10_000),
+        OptionSpec("description", "text", "", "notes shown with the project", maximum=1_000_000),
+    )
+}
 
 
 class ProjectError(ValueError):
@@ -45,9 +116,26 @@ class TrainingSpec:
     epochs: int = 20
     seed: int = 0
     early_stopping: int = 0  # patience in epochs; 0 = off
-    loop: str = "auto"  # "compiled" (fast in-memory loop, TF only), "fit", or choose
+    loop: str = "auto"  # "compiled" (fast in-memory loop), "fit", or choose
     device: str = "auto"  # "auto", "cpu", "gpu:0", ...
     tensorboard: bool = False  # also write TensorBoard event files into the run folder
+
+
+def training_problems(training: TrainingSpec) -> list[str]:
+    """Settings outside their registry range (possible only for projects built in code)."""
+    problems = []
+    for key, spec in TRAINING_OPTIONS.items():
+        value = getattr(training, key)
+        try:
+            spec.parse(value)
+        except ValueError as exc:
+            problems.append(f"training {key} must be {exc}, not {shown(value)}")
+    if isinstance(training.device, str) and not DEVICE_PATTERN.fullmatch(training.device):
+        problems.append(
+            f"training device {shown(training.device)} is not a device name: use auto, cpu, "
+            "gpu or gpu:N"
+        )
+    return problems
 
 
 @dataclass(frozen=True)
@@ -61,17 +149,34 @@ class Project:
     def with_training(self, **changes: Any) -> Project:
         return replace(self, training=replace(self.training, **changes))
 
-    def check(self) -> StackReport:
-        """Shape inference plus the fit between the stack and the dataset's known signature."""
+    def check(self, project_file: str | os.PathLike[str] | None = None) -> StackReport:
+        """Everything that would stop training, as problems: the stack (shapes, options), the
+        dataset choice, the training settings and the fit between stack and data.
+
+        A file dataset's header is read (never the whole file) to learn its sample shape and
+        class count; paths are relative to ``project_file``.
+        """
         report = infer(self.network)
-        extra = list(data_problems(self, report))
+        extra = [Problem(m) for m in dataset_problems(self.dataset)]
+        extra += [Problem(m) for m in training_problems(self.training)]
+        signature = None
+        if not extra and self.dataset.source in FILE_SOURCES:
+            from dropout_studio.core.dataprobe import probe_file_dataset
+
+            probe = probe_file_dataset(self.dataset, project_file)
+            extra += [Problem(m) for m in probe.problems]
+            signature = probe.signature
+        if not extra:
+            extra += data_problems(self, report, signature)
         if not extra:
             return report
         return StackReport(report.layers, report.problems + tuple(extra))
 
 
-def data_problems(project: Project, report: StackReport, signature: Any = None) -> list[Problem]:
-    """Problems between stack and data; ``signature`` is given once files are loaded."""
+def data_problems(
+    project: Project, report: StackReport, signature: DataSignature | None = None
+) -> list[Problem]:
+    """Problems between stack and data; ``signature`` is given once files are read."""
     signature = signature or known_signature(project.dataset)
     layers = project.network.layers
     if signature is None or not report.ok or not layers:
@@ -115,195 +220,175 @@ def data_problems(project: Project, report: StackReport, signature: Any = None) 
 
 
 class _Reader:
-    """Type-checked access to one JSON object, with field paths for messages."""
+    """Checked access to one JSON object, with field paths for messages."""
 
     def __init__(self, data: Any, where: str, source: str) -> None:
         if not isinstance(data, dict):
             raise ProjectError(
-                f"{source}: {where or 'the file'} must be a JSON object, got {type(data).__name__}"
+                f"{source}: {where or 'the file'} must be a JSON object, got {_json_type(data)}"
             )
         self.data, self.where, self.source = data, where, source
 
-    def _path(self, key: str) -> str:
+    def path(self, key: str) -> str:
         return f"{self.where}.{key}" if self.where else key
 
     def fail(self, key: str, expected: str, value: Any) -> ProjectError:
-        return ProjectError(f"{self.source}: {self._path(key)} must be {expected}, got {value!r}")
+        return ProjectError(
+            f"{self.source}: {self.path(key)} must be {expected}, got {shown(value)}"
+        )
 
-    def get(self, key: str, kind: str, default: Any = ..., choices: tuple[str, ...] = ()) -> Any:
-        if key not in self.data or (self.data[key] is None and default is None):
-            if default is ...:
-                raise ProjectError(f"{self.source}: {self._path(key)} is missing")
-            return default
-        value = self.data[key]
-        if kind == "str":
-            if not isinstance(value, str):
-                raise self.fail(key, "text", value)
-            if choices and value not in choices:
-                raise self.fail(key, "one of " + ", ".join(choices), value)
-        elif kind == "int":
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise self.fail(key, "a whole number", value)
-        elif kind == "float":
-            if (
-                not isinstance(value, int | float)
-                or isinstance(value, bool)
-                or not math.isfinite(value)
-            ):
-                raise self.fail(key, "a number", value)
-            value = float(value)
-        elif kind == "bool":
-            if not isinstance(value, bool):
-                raise self.fail(key, "true or false", value)
-        elif kind == "fraction":
-            if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value < 1:
-                raise self.fail(key, "a number from 0 up to (not including) 1", value)
-            value = float(value)
-        return value
+    def only(self, known: Iterable[str], what: str) -> None:
+        """Refuse keys nobody reads: a typo must not silently fall back to a default."""
+        known = list(known)
+        for key in self.data:
+            if key not in known:
+                close = difflib.get_close_matches(str(key), known, n=1)
+                hint = (
+                    f"; did you mean {close[0]!r}?"
+                    if close
+                    else f"; {what} are " + ", ".join(known)
+                )
+                raise ProjectError(
+                    f"{self.source}: {self.where or 'the project'} has unknown field "
+                    f"{shown(key)}{hint}"
+                )
+
+    def get(self, spec: OptionSpec, required: bool = False) -> Any:
+        if spec.name not in self.data:
+            if required:
+                raise ProjectError(f"{self.source}: {self.path(spec.name)} is missing")
+            return spec.default
+        value = self.data[spec.name]
+        try:
+            return spec.parse(value)
+        except ValueError as exc:
+            raise self.fail(spec.name, str(exc), value) from None
 
     def child(self, key: str) -> _Reader:
-        return _Reader(self.data.get(key, {}), self._path(key), self.source)
+        value = self.data.get(key, {})
+        return _Reader(value, self.path(key), self.source)
+
+
+def _json_type(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "text", bool: "true/false"}.get(
+        type(value), "null" if value is None else "a number"
+    )
 
 
 def _read_layer(raw: Any, index: int, source: str) -> LayerSpec:
     r = _Reader(raw, f"layers[{index}]", source)
-    kind = r.get("kind", "str")
-    if kind not in LAYER_KINDS:
-        raise r.fail("kind", "one of " + ", ".join(LAYER_KINDS), kind)
-    dropout = NO = DropoutSpec()
-    if "dropout" in r.data and r.data["dropout"] is not None:
-        d = r.child("dropout")
-        dtype = d.get("type", "str", "dropout", DROPOUT_TYPES)
-        rate = d.get("rate", "float", 0.0)
-        dropout = DropoutSpec(dtype, rate) if dtype != "none" else NO
-    options = options_from_mapping(kind, r.data)
-    known = {"kind", "dropout", "input_dropout", "recurrent_dropout", "l2", "name"}
-    unknown = sorted(set(r.data) - known - set(options))
-    if unknown:
-        raise ProjectError(
-            f"{source}: layers[{index}] ({kind}) has unknown field {unknown[0]!r}; its fields are "
-            + ", ".join(o.name for o in LAYER_KINDS[kind].options)
-            or "none"
+    kind = r.data.get("kind")
+    if not isinstance(kind, str) or kind not in LAYER_KINDS:
+        close = (
+            difflib.get_close_matches(kind, list(LAYER_KINDS), n=1) if isinstance(kind, str) else []
         )
-    for name, value in options.items():
-        opt = LAYER_KINDS[kind].option(name)
-        assert opt is not None
-        if opt.kind == "int" and (not isinstance(value, int) or isinstance(value, bool)):
-            raise r.fail(name, "a whole number", value)
-        if opt.kind == "bool" and not isinstance(value, bool):
-            raise r.fail(name, "true or false", value)
-        if opt.kind == "choice" and value not in opt.choices:
-            raise r.fail(name, "one of " + ", ".join(opt.choices), value)
-    return LayerSpec.make(
-        kind,
-        dropout,
-        input_dropout=r.get("input_dropout", "float", 0.0),
-        recurrent_dropout=r.get("recurrent_dropout", "float", 0.0),
-        l2=r.get("l2", "float", 0.0),
-        **options,
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise r.fail("kind", "one of " + ", ".join(LAYER_KINDS) + hint, kind)
+    info = LAYER_KINDS[kind]
+    field_specs = [*info.options, *LAYER_FIELDS]
+    r.only(["kind", "name", "dropout", *(o.name for o in field_specs)], f"the fields of {kind}")
+    dropout = DropoutSpec()
+    if r.data.get("dropout") is not None:
+        d = r.child("dropout")
+        d.only(["type", "rate"], "the fields of a dropout")
+        dtype = d.get(replace(DROPOUT_TYPE, default="dropout"))
+        rate = d.get(DROPOUT_RATE)
+        if dtype != "none":
+            dropout = DropoutSpec(dtype, rate)
+    options = {o.name: r.get(o) for o in info.options if o.name in r.data}
+    fields = {o.name: r.get(o) for o in LAYER_FIELDS}
+    return LayerSpec.make(kind, dropout, **fields, **options)
+
+
+def _read_dataset(d: _Reader) -> DatasetSpec:
+    d.only([*DATASET_FIELDS, *DATASET_OPTIONS], "the dataset fields")
+    values = {key: d.get(spec) for key, spec in DATASET_FIELDS.items()}
+    options = tuple(
+        sorted((key, d.get(spec)) for key, spec in DATASET_OPTIONS.items() if key in d.data)
     )
+    return DatasetSpec(**values, options=options)
+
+
+def _read_training(t: _Reader) -> TrainingSpec:
+    t.only(TRAINING_OPTIONS, "the training fields")
+    training = TrainingSpec(**{key: t.get(spec) for key, spec in TRAINING_OPTIONS.items()})
+    if not DEVICE_PATTERN.fullmatch(training.device):
+        raise t.fail("device", "auto, cpu, gpu or gpu:N", training.device)
+    return training
 
 
 def project_from_dict(data: Any, source: str = "project") -> Project:
     """Parse and type-check a project; raises :class:`ProjectError` naming the bad field."""
     r = _Reader(data, "", source)
-    fmt = r.get("format", "str", None)
+    fmt = r.data.get("format")
     if fmt != FORMAT_NAME:
         raise ProjectError(
-            f"{source} is not a Dropout Studio project (format is {fmt!r}, "
+            f"{source} is not a Dropout Studio project (format is {shown(fmt)}, "
             f"expected {FORMAT_NAME!r})"
         )
-    version = r.get("version", "int")
+    r.only(
+        ["format", "version", *PROJECT_FIELDS, "dataset", "layers", "training"],
+        "the top-level fields",
+    )
+    version = r.get(OptionSpec("version", "int", 1, "format version"), required=True)
     if version > FORMAT_VERSION:
         raise ProjectError(
             f"{source} was written by a newer Dropout Studio (format version "
-            f"{version}; this one reads up to {FORMAT_VERSION}): update the app"
+            f"{shown(version)}; this one reads up to {FORMAT_VERSION}): update the app"
         )
     if version < 1:
         raise r.fail("version", "1 or more", version)
-    d = r.child("dataset")
-    source_kind = d.get("source", "str", "synthetic", SOURCES)
-    train_size = d.get("train_size", "int", None)
-    if train_size is not None and train_size < 2:
-        raise d.fail("train_size", "at least 2 (or null for all)", train_size)
-    standard = {
-        "source",
-        "name",
-        "path",
-        "train_size",
-        "validation_split",
-        "test_split",
-        "standardize",
-        "label_column",
-    }
-    dataset = DatasetSpec(
-        source=source_kind,
-        name=d.get("name", "str", ""),
-        path=d.get("path", "str", None),
-        train_size=train_size,
-        validation_split=d.get("validation_split", "fraction", 0.2),
-        test_split=d.get("test_split", "fraction", 0.2),
-        standardize=d.get("standardize", "bool", True),
-        label_column=d.get("label_column", "str", None),
-        options=tuple(sorted((k, v) for k, v in d.data.items() if k not in standard)),
-    )
-    if dataset.validation_split + dataset.test_split >= 0.9:
-        raise ProjectError(
-            f"{source}: dataset.validation_split + test_split leave too little to "
-            "train on: keep their sum below 0.9"
-        )
-    if source_kind in ("csv", "npz", "images") and not dataset.path:
-        raise ProjectError(
-            f"{source}: dataset.path is missing: a {source_kind} dataset needs "
-            "the file or folder to read"
-        )
     raw_layers = r.data.get("layers")
     if not isinstance(raw_layers, list):
         raise r.fail("layers", "a list of layers", raw_layers)
-    layers = [_read_layer(item, i, source) for i, item in enumerate(raw_layers)]
-    t = r.child("training")
-    defaults = TrainingSpec()
-    training = TrainingSpec(
-        optimizer=t.get("optimizer", "str", defaults.optimizer, OPTIMIZERS),
-        learning_rate=t.get("learning_rate", "float", defaults.learning_rate),
-        batch_size=t.get("batch_size", "int", defaults.batch_size),
-        epochs=t.get("epochs", "int", defaults.epochs),
-        seed=t.get("seed", "int", defaults.seed),
-        early_stopping=t.get("early_stopping", "int", defaults.early_stopping),
-        loop=t.get("loop", "str", defaults.loop, LOOPS),
-        device=t.get("device", "str", defaults.device),
-        tensorboard=t.get("tensorboard", "bool", defaults.tensorboard),
-    )
-    for key in ("batch_size", "epochs"):
-        if getattr(training, key) < 1:
-            raise t.fail(key, "at least 1", getattr(training, key))
-    if training.learning_rate <= 0:
-        raise t.fail("learning_rate", "a positive number", training.learning_rate)
+    if len(raw_layers) > MAX_LAYERS:
+        raise r.fail("layers", f"a list of at most {MAX_LAYERS} layers", raw_layers)
     return Project(
-        name=r.get("name", "str", "untitled"),
-        dataset=dataset,
-        network=NetworkSpec(tuple(layers)),
-        training=training,
-        description=r.get("description", "str", ""),
+        name=r.get(PROJECT_FIELDS["name"]),
+        dataset=_read_dataset(r.child("dataset")),
+        network=NetworkSpec(
+            tuple(_read_layer(item, i, source) for i, item in enumerate(raw_layers))
+        ),
+        training=_read_training(r.child("training")),
+        description=r.get(PROJECT_FIELDS["description"]),
     )
+
+
+def project_from_text(text: str, source: str) -> Project:
+    """Parse a project file's text; every failure is a :class:`ProjectError`."""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ProjectError(
+            f"{source} is not valid JSON (line {exc.lineno}, column {exc.colno}: "
+            f"{exc.msg}); the file may be truncated"
+        ) from None
+    except RecursionError:
+        raise ProjectError(f"{source}: the JSON is nested too deeply to be a project") from None
+    except ValueError as exc:  # e.g. a number with more digits than Python converts
+        raise ProjectError(f"{source} is not a usable JSON file ({exc})") from None
+    try:
+        return project_from_dict(data, source)
+    except RecursionError:
+        raise ProjectError(f"{source}: the JSON is nested too deeply to be a project") from None
 
 
 def load_project(path: str | os.PathLike[str]) -> Project:
     path = Path(path)
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ProjectError(
+                f"{path} is larger than {MAX_FILE_BYTES // 2**20} MB, far more than a project "
+                "holds: is it the right file?"
+            )
+        if not path.is_file():
+            raise ProjectError(f"{path} is not a file: choose a project file (.json)")
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ProjectError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise ProjectError(f"{path}: cannot be read ({exc})") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ProjectError(
-            f"{path} is not valid JSON (line {exc.lineno}, column {exc.colno}: "
-            f"{exc.msg}); the file may be truncated"
-        ) from None
-    return project_from_dict(data, str(path))
+    return project_from_text(text, str(path))
 
 
 # ---------------------------------------------------------------- writing
@@ -312,27 +397,19 @@ def load_project(path: str | os.PathLike[str]) -> Project:
 def _layer_to_dict(layer: LayerSpec) -> dict[str, Any]:
     out: dict[str, Any] = {"kind": layer.kind}
     info = LAYER_KINDS[layer.kind]
-    for option in info.options:  # every option, defaults too: the file documents itself
-        value = layer.option(option.name)
-        if value is not None:
-            out[option.name] = list(value) if isinstance(value, tuple) else value
+    for option in info.options:  # every option, defaults and nulls too: the file documents itself
+        out[option.name] = option_value_to_json(layer.option(option.name))
     if layer.dropout.type != "none":
         out["dropout"] = {"type": layer.dropout.type, "rate": layer.dropout.rate}
-    for key in ("input_dropout", "recurrent_dropout", "l2"):
-        if getattr(layer, key):
-            out[key] = getattr(layer, key)
+    for spec in LAYER_FIELDS:
+        if getattr(layer, spec.name):
+            out[spec.name] = getattr(layer, spec.name)
     return out
 
 
 def project_to_dict(project: Project) -> dict[str, Any]:
     ds = project.dataset
-    dataset: dict[str, Any] = {"source": ds.source, "name": ds.name}
-    for key in ("path", "train_size", "label_column"):
-        if getattr(ds, key) is not None:
-            dataset[key] = getattr(ds, key)
-    dataset.update(
-        validation_split=ds.validation_split, test_split=ds.test_split, standardize=ds.standardize
-    )
+    dataset: dict[str, Any] = {key: getattr(ds, key) for key in DATASET_FIELDS}
     dataset.update(dict(ds.options))
     t = project.training
     return {
@@ -342,34 +419,8 @@ def project_to_dict(project: Project) -> dict[str, Any]:
         "description": project.description,
         "dataset": dataset,
         "layers": [_layer_to_dict(layer) for layer in project.network.layers],
-        "training": {
-            "optimizer": t.optimizer,
-            "learning_rate": t.learning_rate,
-            "batch_size": t.batch_size,
-            "epochs": t.epochs,
-            "seed": t.seed,
-            "early_stopping": t.early_stopping,
-            "loop": t.loop,
-            "device": t.device,
-            "tensorboard": t.tensorboard,
-        },
+        "training": {key: getattr(t, key) for key in TRAINING_OPTIONS},
     }
-
-
-def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
-    """Write via a temporary file in the same folder and rename, so readers never see half."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def save_project(project: Project, path: str | os.PathLike[str]) -> None:

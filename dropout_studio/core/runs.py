@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
+import re
 import shutil
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from dropout_studio.core.files import atomic_write_text
 
 
 @dataclass(frozen=True)
@@ -27,20 +31,61 @@ def runs_folder(project_file: Path) -> Path:
     return project_file.resolve().parent / "runs"
 
 
+MAX_NAME_CHARS = 60
+MAX_NAME_BYTES = 120  # UTF-8: well under the 255 bytes most file systems allow for one name
+_UNSAFE = re.compile(r'[/\\:*?"<>|]|\.{2,}')
+
+
+def safe_folder_name(name: str, fallback: str = "run") -> str:
+    """``name`` made safe as one folder name on any file system, never empty.
+
+    A project name is free text (300 characters, a NUL, a lone surrogate, ``x/../outside``), and
+    the run folder is named after it after training: an unsafe name would lose the finished run.
+    Separators, ``..``, control and unprintable characters become ``-``; the result is cut to
+    :data:`MAX_NAME_CHARS` characters and :data:`MAX_NAME_BYTES` bytes of UTF-8.
+    """
+    text = "".join(c if c.isprintable() else "-" for c in str(name))  # Cc, Cs (surrogates), ...
+    text = _UNSAFE.sub("-", text)
+    text = re.sub(r"-{2,}", "-", text).strip(" .-")
+    text = text[:MAX_NAME_CHARS]
+    while len(text.encode("utf-8")) > MAX_NAME_BYTES:
+        text = text[:-1]
+    text = text.rstrip(" .-")
+    return text or fallback
+
+
 def new_run_folder(project_file: Path, project_name: str) -> Path:
-    """``runs/<date-time>-<name>/`` beside the project: where the CLI and the app keep a run."""
+    """``runs/<date-time>-<name>/`` beside the project: where the CLI and the app keep a run.
+
+    The name is made safe (:func:`safe_folder_name`) and the folder is always directly inside
+    the runs folder; a folder that already exists (two runs in one second) gets ``-2``, ``-3``.
+    """
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    return runs_folder(project_file) / f"{stamp}-{project_name}"
+    return _unused(runs_folder(project_file), f"{stamp}-{safe_folder_name(project_name)}")
+
+
+def _unused(parent: Path, base: str) -> Path:
+    """``parent / base``, or ``base-2``, ``base-3``… when that folder already exists."""
+    folder, n = parent / base, 2
+    while folder.exists():
+        folder, n = parent / f"{base}-{n}", n + 1
+    return folder
+
+
+def fallback_run_folder(parent: Path) -> Path:
+    """``run-<date-time>`` in ``parent``: where a run goes when its own folder cannot be written."""
+    return _unused(parent, "run-" + datetime.now().strftime("%Y%m%d-%H%M%S"))
 
 
 def write_history_csv(path: Path, history: list[dict[str, float]]) -> None:
     """Per-epoch rows in Keras' CSVLogger layout: ``epoch`` then the metric names sorted."""
     keys = sorted({k for row in history for k in row if k != "epoch"})
-    with open(path, "w", newline="", encoding="utf-8") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["epoch", *keys])
-        for row in history:
-            writer.writerow([int(row["epoch"]), *(row.get(k, "") for k in keys)])
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(["epoch", *keys])
+    for row in history:
+        writer.writerow([int(row["epoch"]), *(row.get(k, "") for k in keys)])
+    atomic_write_text(path, buffer.getvalue())
 
 
 def read_history_csv(path: Path) -> list[dict[str, float]]:
@@ -112,7 +157,11 @@ def list_runs(folder: Path) -> list[RunRecord]:
 
 
 def rename_run(record: RunRecord, new_name: str) -> Path:
-    if not new_name or "/" in new_name or "\\" in new_name or new_name in (".", ".."):
+    if (
+        not new_name
+        or new_name in (".", "..")
+        or safe_folder_name(new_name, fallback="") != new_name
+    ):
         raise ValueError(f"{new_name!r} cannot be a folder name: use letters, digits, - and _")
     target = record.folder.parent / new_name
     if target.exists():

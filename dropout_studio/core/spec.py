@@ -10,127 +10,56 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from dropout_studio.core.layer_kinds import (
+    ACTIVATIONS,
+    LAYER_KINDS,
+    PADDINGS,
+    LayerKind,
+    OptionSpec,
+)
+
+__all__ = [
+    "ACTIVATIONS",
+    "DROPOUT_TYPES",
+    "LAYER_KINDS",
+    "PADDINGS",
+    "DropoutSpec",
+    "LayerKind",
+    "LayerSpec",
+    "NetworkSpec",
+    "OptionSpec",
+]
+
 DROPOUT_TYPES = ("none", "dropout", "spatial", "gaussian", "alpha")
-ACTIVATIONS = (
-    "linear",
-    "relu",
-    "sigmoid",
-    "tanh",
-    "softmax",
-    "elu",
-    "selu",
-    "gelu",
-    "swish",
-    "leaky_relu",
+
+# The settings every layer has besides its kind's options: output dropout, RNN dropouts, L2.
+DROPOUT_TYPE = OptionSpec(
+    "type", "choice", "none", "how the layer's outputs are dropped", DROPOUT_TYPES
 )
-PADDINGS = ("valid", "same")
-
-
-@dataclass(frozen=True)
-class OptionSpec:
-    """One editable option of a layer kind; ``kind`` tells editors which widget to show."""
-
-    name: str
-    kind: str  # "int", "float", "bool", "choice", "size" (int or [h, w]), "shape"
-    default: Any
-    help: str
-    choices: tuple[str, ...] = ()
-    minimum: float | None = None
-
-
-@dataclass(frozen=True)
-class LayerKind:
-    name: str
-    description: str
-    options: tuple[OptionSpec, ...] = ()
-    weighted: bool = False
-    recurrent: bool = False
-
-    def option(self, name: str) -> OptionSpec | None:
-        return next((o for o in self.options if o.name == name), None)
-
-
-def _activation(default: str) -> OptionSpec:
-    return OptionSpec(
-        "activation", "choice", default, "function applied to the output", ACTIVATIONS
-    )
-
-
-_POOL = (
-    OptionSpec("pool_size", "size", 2, "window size", minimum=1),
-    OptionSpec("strides", "size", None, "step between windows (empty = pool size)", minimum=1),
-    OptionSpec("padding", "choice", "valid", "'same' keeps the size (with stride 1)", PADDINGS),
+DROPOUT_RATE = OptionSpec(
+    "rate",
+    "float",
+    0.0,
+    "fraction of units dropped in each training step (Keras convention)",
+    minimum=0.0,
+    maximum=1.0,
+    exclusive_maximum=True,
+    precision=4,
 )
-_RNN = (
-    OptionSpec("units", "int", 32, "size of the hidden state", minimum=1),
-    OptionSpec("return_sequences", "bool", False, "output every time step, not just the last"),
+INPUT_DROPOUT = replace(
+    DROPOUT_RATE,
+    name="input_dropout",
+    help="fraction of input features dropped, one mask per sequence",
 )
-
-LAYER_KINDS: dict[str, LayerKind] = {
-    k.name: k
-    for k in (
-        LayerKind(
-            "Input",
-            "the shape of one sample; its dropout is input dropout",
-            (OptionSpec("shape", "shape", (2,), "sample shape without the batch axis"),),
-        ),
-        LayerKind(
-            "Dense",
-            "fully connected layer",
-            (
-                OptionSpec("units", "int", 64, "number of units", minimum=1),
-                _activation("relu"),
-                OptionSpec("use_bias", "bool", True, "add a learned bias"),
-            ),
-            weighted=True,
-        ),
-        LayerKind(
-            "Conv1D",
-            "1-D convolution over (steps, channels)",
-            (
-                OptionSpec("filters", "int", 32, "number of output channels", minimum=1),
-                OptionSpec("kernel_size", "size", 3, "window length", minimum=1),
-                OptionSpec("strides", "size", 1, "step between windows", minimum=1),
-                OptionSpec("padding", "choice", "valid", "'same' keeps the length", PADDINGS),
-                _activation("relu"),
-            ),
-            weighted=True,
-        ),
-        LayerKind(
-            "Conv2D",
-            "2-D convolution over (height, width, channels)",
-            (
-                OptionSpec("filters", "int", 32, "number of output channels", minimum=1),
-                OptionSpec("kernel_size", "size", 3, "window size (n or [h, w])", minimum=1),
-                OptionSpec("strides", "size", 1, "step between windows", minimum=1),
-                OptionSpec("padding", "choice", "valid", "'same' keeps the size", PADDINGS),
-                _activation("relu"),
-            ),
-            weighted=True,
-        ),
-        LayerKind("MaxPooling1D", "maximum over windows of steps", _POOL),
-        LayerKind("MaxPooling2D", "maximum over 2-D windows", _POOL),
-        LayerKind("AveragePooling2D", "average over 2-D windows", _POOL),
-        LayerKind("GlobalAveragePooling1D", "average over all steps, one value per channel"),
-        LayerKind("GlobalAveragePooling2D", "average over height and width, one value per channel"),
-        LayerKind("Flatten", "reshape to one long vector"),
-        LayerKind("BatchNormalization", "normalizes each channel over the batch", weighted=True),
-        LayerKind(
-            "Embedding",
-            "maps integer tokens to learned vectors",
-            (
-                OptionSpec(
-                    "input_dim", "int", 100, "vocabulary size (largest token + 1)", minimum=1
-                ),
-                OptionSpec("output_dim", "int", 16, "vector length per token", minimum=1),
-            ),
-            weighted=True,
-        ),
-        LayerKind("LSTM", "long short-term memory", (*_RNN, _activation("tanh")), True, True),
-        LayerKind("GRU", "gated recurrent unit", (*_RNN, _activation("tanh")), True, True),
-        LayerKind("SimpleRNN", "plain recurrent layer", (*_RNN, _activation("tanh")), True, True),
-    )
-}
+RECURRENT_DROPOUT = replace(
+    DROPOUT_RATE,
+    name="recurrent_dropout",
+    help="fraction of the recurrent state dropped, one mask per sequence",
+)
+L2 = OptionSpec(
+    "l2", "float", 0.0, "L2 penalty on the layer's weights", minimum=0.0, maximum=10.0, precision=8
+)
+LAYER_FIELDS = (INPUT_DROPOUT, RECURRENT_DROPOUT, L2)
 
 
 def _freeze(value: Any) -> Any:
@@ -159,6 +88,11 @@ class DropoutSpec:
 
     type: str = "none"
     rate: float = 0.0
+
+    def __post_init__(self) -> None:
+        # "none" has no rate: one value per meaning, so a save/load round trip is exact.
+        if self.type == "none" and self.rate != 0.0:
+            object.__setattr__(self, "rate", 0.0)
 
     @property
     def active(self) -> bool:

@@ -7,71 +7,42 @@ from typing import Any
 import keras
 
 from dropout_studio.core.shapes import infer
-from dropout_studio.core.spec import LayerSpec, NetworkSpec, dropout_name, layer_name
+from dropout_studio.core.spec import (
+    LAYER_KINDS,
+    LayerSpec,
+    NetworkSpec,
+    dropout_name,
+    layer_name,
+)
 from dropout_studio.engine.layers import RECORDING_LAYERS, RecordingDropout
 
 RNN_CLASSES = {"LSTM": "RecordingLSTM", "GRU": "RecordingGRU", "SimpleRNN": "RecordingSimpleRNN"}
+SEED_SPACE = 2**32  # seeds every Keras backend accepts (JAX takes uint32)
 
 
 class BuildError(ValueError):
     """The spec cannot become a model; the message is the first validation problem."""
 
 
-def _regularizer(layer: LayerSpec) -> Any:
-    return keras.regularizers.L2(layer.l2) if layer.l2 else None
+def derived_seed(seed: int, salt: int) -> int:
+    """A per-layer seed from the run's seed, always in [0, 2**32), distinct per ``salt``."""
+    return (seed * 1_000_003 + salt * 7_919) % SEED_SPACE
 
 
 def _keras_layer(index: int, layer: LayerSpec, seed: int) -> keras.layers.Layer:
+    """The Keras layer of one registry entry: option names are Keras argument names."""
     from dropout_studio.engine import layers as rec
 
-    name = layer_name(index, layer)
-    o = layer.option
-    reg = _regularizer(layer)
-    kind = layer.kind
-    if kind == "Dense":
-        return keras.layers.Dense(
-            o("units"),
-            activation=o("activation"),
-            use_bias=o("use_bias"),
-            kernel_regularizer=reg,
-            name=name,
-        )
-    if kind in ("Conv1D", "Conv2D"):
-        cls = keras.layers.Conv1D if kind == "Conv1D" else keras.layers.Conv2D
-        return cls(
-            o("filters"),
-            o("kernel_size"),
-            strides=o("strides"),
-            padding=o("padding"),
-            activation=o("activation"),
-            kernel_regularizer=reg,
-            name=name,
-        )
-    if kind in ("MaxPooling1D", "MaxPooling2D", "AveragePooling2D"):
-        cls = getattr(keras.layers, kind)
-        return cls(pool_size=o("pool_size"), strides=o("strides"), padding=o("padding"), name=name)
-    if kind in ("GlobalAveragePooling1D", "GlobalAveragePooling2D", "Flatten"):
-        return getattr(keras.layers, kind)(name=name)
-    if kind == "BatchNormalization":
-        return keras.layers.BatchNormalization(gamma_regularizer=reg, name=name)
-    if kind == "Embedding":
-        return keras.layers.Embedding(
-            o("input_dim"), o("output_dim"), embeddings_regularizer=reg, name=name
-        )
-    if kind in RNN_CLASSES:
-        cls = getattr(rec, RNN_CLASSES[kind])
-        return cls(
-            o("units"),
-            activation=o("activation"),
-            return_sequences=o("return_sequences"),
-            dropout=layer.input_dropout,
-            recurrent_dropout=layer.recurrent_dropout,
-            kernel_regularizer=reg,
-            recurrent_regularizer=reg,
-            seed=seed + 7919 * (index + 1),
-            name=name,
-        )
-    raise BuildError(f"layer {index + 1} ({kind}) cannot be built")
+    entry = LAYER_KINDS[layer.kind]
+    arguments = entry.keras_arguments(layer)
+    if layer.l2:
+        arguments.update({name: keras.regularizers.L2(layer.l2) for name in entry.l2_arguments})
+    if entry.recurrent:
+        cls = getattr(rec, RNN_CLASSES[layer.kind])
+        arguments["seed"] = derived_seed(seed, index + 1)
+    else:
+        cls = getattr(keras.layers, entry.keras_class)
+    return cls(**arguments, name=layer_name(index, layer))
 
 
 def build_model(network: NetworkSpec, seed: int = 0) -> keras.Model:
@@ -97,7 +68,7 @@ def build_model(network: NetworkSpec, seed: int = 0) -> keras.Model:
                 RecordingDropout(
                     layer.dropout.rate,
                     mode=mode,
-                    seed=seed * 1000 + index,
+                    seed=derived_seed(seed, 1000 + index),
                     name=dropout_name(index, layer),
                 )
             )

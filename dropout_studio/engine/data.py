@@ -10,12 +10,38 @@ from __future__ import annotations
 import csv
 import math
 import os
+import warnings
+import zipfile
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from dropout_studio.core.datasets import BUILTIN, SYNTHETIC, DatasetSpec, DataSignature
+from dropout_studio.core.dataprobe import (
+    FLOAT32_MAX,
+    NAN_WORDS,
+    DataProblem,
+    classes_from_labels,
+    first_ragged_row,
+    image_folder_files,
+    image_options,
+    is_number,
+    label_index,
+    npz_arrays,
+    npz_labels,
+    read_csv_header,
+    read_npz_array,
+    read_npz_headers,
+)
+from dropout_studio.core.datasets import (
+    BUILTIN,
+    SYNTHETIC,
+    SYNTHETIC_NOISE,
+    DatasetSpec,
+    DataSignature,
+)
 from dropout_studio.core.project import resolve_data_path
 
 
@@ -141,19 +167,7 @@ def _synthetic(spec: DatasetSpec, seed: int) -> tuple[np.ndarray, np.ndarray, li
     name = spec.name
     rng = np.random.default_rng(seed)
     n = int(spec.option("samples", 1000))
-    noise = float(
-        spec.option(
-            "noise",
-            {
-                "circles": 0.1,
-                "moons": 0.25,
-                "spirals": 0.05,
-                "xor": 0.35,
-                "sine": 0.1,
-                "wave": 0.3,
-            }.get(name, 0.15),
-        )
-    )
+    noise = float(spec.option("noise", SYNTHETIC_NOISE.get(name, 0.15)))
     two = ["class 0", "class 1"]
     if name == "circles":
         x, y = skd.make_circles(n, noise=noise, factor=0.5, random_state=seed)
@@ -207,158 +221,296 @@ def _builtin(spec: DatasetSpec) -> tuple[np.ndarray, np.ndarray, list[str]]:
 # ---------------------------------------------------------------- files
 
 
-def _classes_from_labels(
-    raw: list[str] | np.ndarray, task: str | None, where: str
-) -> tuple[np.ndarray, list[str]]:
-    """Labels become class indices unless they are non-integer numbers (regression)."""
-    values = np.asarray(raw)
-    numeric = None
-    try:
-        numeric = values.astype("float64")
-    except ValueError:
-        if task == "regression":
-            raise DataError(f"{where}: labels must be numbers for regression") from None
-    if numeric is not None:
-        if np.isnan(numeric).any():
-            row = int(np.flatnonzero(np.isnan(numeric))[0])
-            raise DataError(f"{where}: label of sample {row + 1} is NaN: fill it in or remove it")
-        if task == "regression" or (task is None and not np.all(numeric == np.round(numeric))):
-            return numeric.astype("float32"), []
-        keys = np.unique(numeric)
-        names = [str(int(k)) if float(k).is_integer() else str(k) for k in keys]
-        indices = np.searchsorted(keys, numeric)
-    else:
-        keys = np.unique(values.astype(str))
-        names = [str(k) for k in keys]
-        indices = np.searchsorted(keys, values.astype(str))
-    if len(names) < 2:
-        raise DataError(
-            f"{where}: every sample has the label {names[0]!r}; a classifier needs at "
-            "least two classes"
-        )
-    return indices.astype("int64"), names
-
-
-def _number(text: str) -> float | None:
-    try:
-        return float(text)
-    except ValueError:
-        return None
+def _problem(path: Path, exc: Exception) -> DataError:
+    return DataError(f"{path}: {exc}")
 
 
 def load_csv(path: Path, label_column: str | None, task: str | None = None) -> tuple:
-    """Numeric columns as they are, text-only columns one-hot encoded, one error per bad cell."""
+    """Numeric columns as they are, text-only columns one-hot encoded, one error per bad cell.
+
+    pandas' C parser reads the file; every check is a whole-column numpy operation, so a clean
+    file costs little more than the parse. Only a file already known to be bad is scanned row
+    by row, to tell a short row from an empty cell. Rows count the header as row 1 and skip
+    blank rows.
+    """
     try:
-        with open(path, newline="", encoding="utf-8-sig") as fh:
-            rows = list(csv.reader(fh))
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        raise DataError(f"{path}: cannot be read as CSV ({exc})") from None
-    rows = [r for r in rows if any(cell.strip() for cell in r)]
-    if len(rows) < 3:
+        header, skip = read_csv_header(path)
+        label_at = label_index(header, label_column)
+    except DataProblem as exc:
+        raise _problem(path, exc) from None
+    frame = _read_frame(path, header, skip)
+    width = len(header)
+    last = frame[width - 1]
+    if last.dtype.kind not in "biuf" and (last.astype(str).str.strip() == "").any():
+        _raise_if_ragged(path, skip, width)
+    text = {c: _stripped(frame[c]) for c in range(width) if frame[c].dtype.kind not in "iuf"}
+    if len(text) == width:
+        blank = np.logical_and.reduce([(t == "").to_numpy() for t in text.values()])
+        if blank.any():
+            keep = ~blank
+            frame = frame[keep].reset_index(drop=True)
+            text = {c: t[keep].reset_index(drop=True) for c, t in text.items()}
+    n = len(frame)
+    if n < 2:
         raise DataError(f"{path}: needs a header row and at least two data rows")
-    header = [h.strip() for h in rows[0]]
-    label = label_column or header[-1]
-    if label not in header:
-        raise DataError(f"{path}: no column named {label!r}; the columns are {', '.join(header)}")
-    for number, row in enumerate(rows[1:], start=2):
-        if len(row) != len(header):
-            raise DataError(
-                f"{path}: row {number} has {len(row)} cells but the header has "
-                f"{len(header)}: fix that row"
-            )
-    label_index = header.index(label)
-    columns: list[np.ndarray] = []
-    for c, name in enumerate(header):
-        if c == label_index:
-            continue
-        cells = [r[c].strip() for r in rows[1:]]
-        values = [_number(v) for v in cells]
-        numeric = [v is not None for v in values]
-        if not any(numeric) and all(cells):
-            categories = sorted(set(cells))
-            onehot = np.zeros((len(cells), len(categories)), dtype="float32")
-            onehot[np.arange(len(cells)), [categories.index(v) for v in cells]] = 1
-            columns.append(onehot)
-            continue
-        for row_no, (cell, value) in enumerate(zip(cells, values), start=2):
-            if value is None or math.isnan(value) or math.isinf(value):
-                what = "is empty" if not cell else f"holds {cell!r}, which is not a finite number"
-                raise DataError(
-                    f"{path}: row {row_no}, column {name!r} {what}: fix the cell or remove the row"
-                )
-        columns.append(np.asarray(values, dtype="float32")[:, None])
-    if not columns:
-        raise DataError(f"{path}: only the label column {label!r}; add feature columns")
-    x = np.concatenate(columns, axis=1)
-    y, names = _classes_from_labels(
-        [r[label_index].strip() for r in rows[1:]], task, f"{path}, column {label!r}"
-    )
+    features = [c for c in range(width) if c != label_at]
+    if not features:
+        raise DataError(f"{path}: only the label column {header[label_at]!r}; add feature columns")
+    columns: dict[int, np.ndarray | tuple[np.ndarray, int]] = {}
+    errors: dict[int, str] = {}
+    for c in features:
+        if c in text:
+            parsed = _text_column(text[c])
+            if isinstance(parsed, int):
+                errors[c] = _cell_error(text[c].iloc[parsed], parsed, header[c])
+            else:
+                columns[c] = parsed
+        else:
+            columns[c] = frame[c].to_numpy()
+    x, finite = _assemble(columns, n)
+    j = 0
+    for c in features:
+        if c in errors:
+            raise DataError(f"{path}: {errors[c]}")
+        column = columns[c]
+        if not isinstance(column, tuple) and not finite[j]:
+            row = int(np.flatnonzero(~np.isfinite(x[:, j]))[0])
+            cell = _cell_text(path, skip, width, c, row)
+            raise DataError(f"{path}: {_cell_error(cell, row, header[c])}")
+        j += _width(column)
+    y, names = _csv_labels(frame[label_at], text.get(label_at), task, header[label_at], path)
     return x, y, names
 
 
-def load_npz(path: Path, task: str | None = None) -> tuple:
+def _csv_options(width: int, skip: int) -> dict[str, Any]:
+    """pandas options that keep every cell as written: no NA guessing, no implicit index."""
+    return {
+        "header": None,
+        "names": range(width),
+        "skiprows": skip,
+        "index_col": False,
+        "na_filter": False,
+        "encoding": "utf-8-sig",
+        "engine": "c",
+    }
+
+
+def _read_frame(path: Path, header: list[str], skip: int) -> Any:
+    """The data rows as a DataFrame with columns 0 … n-1, every cell kept as written."""
+    import pandas as pd
+
+    width = len(header)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            frame = pd.read_csv(path, **_csv_options(width, skip))
+        except pd.errors.EmptyDataError:
+            raise DataError(f"{path}: needs a header row and at least two data rows") from None
+        except pd.errors.ParserError as exc:
+            _raise_if_ragged(path, skip, width)
+            if "Expected" not in str(exc):
+                raise DataError(f"{path}: cannot be read as CSV ({str(exc).strip()})") from None
+            # Only blank rows such as ",,," are longer than the header: skip them.
+            frame = pd.read_csv(path, on_bad_lines="skip", **_csv_options(width, skip))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            raise DataError(f"{path}: cannot be read as CSV ({exc}): save it as UTF-8") from None
+        except MemoryError:
+            raise DataError(f"{path}: too large to load into memory: use fewer rows") from None
+    if any(issubclass(w.category, pd.errors.ParserWarning) for w in caught):
+        _raise_if_ragged(path, skip, width)
+    return frame
+
+
+def _raise_if_ragged(path: Path, skip: int, width: int) -> None:
     try:
-        with np.load(path, allow_pickle=False) as data:
-            if "x" not in data or "y" not in data:
-                raise DataError(
-                    f"{path}: needs arrays named 'x' and 'y', found "
-                    f"{', '.join(data.files) or 'none'}"
-                )
-            x, y = data["x"], data["y"]
-    except FileNotFoundError:
-        raise DataError(f"{path}: no such file") from None
-    except (OSError, ValueError) as exc:
-        if isinstance(exc, DataError):
-            raise
-        raise DataError(f"{path}: not a readable .npz file ({exc})") from None
-    if len(x) != len(y):
-        raise DataError(f"{path}: x has {len(x)} samples but y has {len(y)}")
-    if not np.issubdtype(x.dtype, np.number):
-        raise DataError(f"{path}: x must be numeric, got {x.dtype}")
-    x = x.astype("float32")
-    bad = ~np.isfinite(x.reshape(len(x), -1)).all(axis=1)
+        found = first_ragged_row(path, skip, width)
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise DataError(f"{path}: cannot be read as CSV ({exc})") from None
+    if found is not None:
+        row, cells = found
+        raise DataError(
+            f"{path}: row {row} has {cells} cells but the header has {width}: fix that row"
+        )
+
+
+def _stripped(column: Any) -> Any:
+    """Cells of a non-numeric column as stripped text (bools and mixed chunks included)."""
+    return column.astype(str).str.strip()
+
+
+def _text_column(cells: Any) -> tuple[np.ndarray, int] | np.ndarray | int:
+    """One-hot codes of a text column, the numbers of a numeric one, or its first bad row."""
+    import pandas as pd
+
+    empty = (cells == "").to_numpy()
+    numbers = pd.to_numeric(cells, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    nan_word = cells.str.lower().isin(NAN_WORDS).to_numpy()
+    is_number = ~np.isnan(numbers) | nan_word
+    if not is_number.any() and not empty.any():
+        codes, _ = pd.factorize(cells, sort=True)
+        return codes.astype("int64"), int(codes.max()) + 1
+    if not is_number.any():  # a text column with gaps: the gap is what to fix
+        return int(np.flatnonzero(empty)[0])
+    with np.errstate(invalid="ignore"):
+        bad = empty | ~is_number | ~np.isfinite(numbers) | (np.abs(numbers) > FLOAT32_MAX)
     if bad.any():
-        raise DataError(
-            f"{path}: sample {int(np.flatnonzero(bad)[0]) + 1} of x contains NaN or "
-            "infinity: clean it or remove the sample"
+        return int(np.flatnonzero(bad)[0])
+    return numbers
+
+
+def _width(column: np.ndarray | tuple[np.ndarray, int]) -> int:
+    return column[1] if isinstance(column, tuple) else 1
+
+
+def _assemble(
+    columns: dict[int, np.ndarray | tuple[np.ndarray, int]], n: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Features as one float32 array, and which of its columns are all finite.
+
+    Filled a block of rows at a time, so the strided writes stay in cache and no second
+    full-size array (a transposed copy, a mask) is ever allocated: at a million rows, fresh
+    pages cost more than the copying itself.
+    """
+    width = sum(_width(c) for c in columns.values())
+    x = np.zeros((n, width), dtype="float32")
+    finite = np.ones(width, dtype=bool)
+    step = max(1024, 2**19 // max(width, 1))
+    with np.errstate(over="ignore", invalid="ignore"):
+        for start in range(0, n, step):
+            stop = min(start + step, n)
+            block = x[start:stop]
+            j = 0
+            for column in columns.values():
+                if isinstance(column, tuple):
+                    block[np.arange(stop - start), j + column[0][start:stop]] = 1
+                else:
+                    block[:, j] = column[start:stop]
+                j += _width(column)
+            finite &= np.isfinite(block).all(axis=0)
+    return x, finite
+
+
+def _cell_text(path: Path, skip: int, width: int, column: int, row: int) -> str:
+    """The text of one cell of a numeric column, read again for the error message."""
+    import pandas as pd
+
+    cells = pd.read_csv(path, usecols=[column], dtype=str, **_csv_options(width, skip))[column]
+    return str(cells.iloc[row]).strip()
+
+
+def _cell_error(cell: str, row: int, name: str) -> str:
+    where = f"row {row + 2}, column {name!r}"
+    if not cell:
+        return f"{where} is empty: fix the cell or remove the row"
+    if is_number(cell) and math.isfinite(float(cell)) and cell.lower() not in NAN_WORDS:
+        return (
+            f"{where} holds {cell!r}, which is too large for 32-bit floats (at most "
+            f"{FLOAT32_MAX:.3g}): rescale the column or remove the row"
         )
-    y_out, names = _classes_from_labels(
-        y.reshape(len(y)) if y.ndim > 1 and y.shape[1] == 1 else y, task, f"{path} (y)"
-    )
-    return x, y_out, names
+    return f"{where} holds {cell!r}, which is not a finite number: fix the cell or remove the row"
 
 
-IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif"}
+def _csv_labels(
+    column: Any, text: Any, task: str | None, name: str, path: Path
+) -> tuple[np.ndarray, list[str]]:
+    """Labels by the shared rule, applied to the distinct values only (fast for text)."""
+    import pandas as pd
 
+    def locate(i: int) -> str:
+        return f"row {i + 2}, column {name!r}"
 
-def load_image_folder(path: Path, size: int, channels: int) -> tuple:
-    """One sub-folder per class, loaded with Keras' image utilities and scaled to [0, 1]."""
-    import keras
-
-    if not path.is_dir():
-        raise DataError(f"{path}: no such folder")
-    classes = sorted(p.name for p in path.iterdir() if p.is_dir())
-    if len(classes) < 2:
-        raise DataError(
-            f"{path}: needs one sub-folder per class and at least two classes, found {len(classes)}"
+    try:
+        if text is None:
+            return classes_from_labels(column.to_numpy(), task, locate)
+        empty = np.flatnonzero((text == "").to_numpy())
+        if len(empty):
+            raise DataProblem(f"{locate(int(empty[0]))} is empty: fill in the label or remove it")
+        codes, uniques = pd.factorize(text)
+        distinct = np.asarray(uniques, dtype=str)
+        values, names = classes_from_labels(
+            distinct, task, lambda i: locate(int(np.argmax(codes == i)))
         )
-    xs, ys = [], []
-    for k, name in enumerate(classes):
-        files = sorted(f for f in (path / name).iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
-        if not files:
-            raise DataError(f"{path / name}: the class folder holds no images (.png, .jpg, ...)")
+        return values[codes], names
+    except DataProblem as exc:
+        raise _problem(path, exc) from None
+
+
+def load_npz(path: Path, task: str | None = None) -> tuple:
+    """``x`` and ``y`` of an archive; sizes are checked from the .npy headers before loading."""
+    try:
+        x_header, y_header = npz_arrays(read_npz_headers(path))
+        x = read_npz_array(path, x_header)
+        y = read_npz_array(path, y_header)
+    except DataProblem as exc:
+        raise _problem(path, exc) from None
+    except MemoryError:
+        raise DataError(f"{path}: too large to load into memory: use fewer samples") from None
+    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, RuntimeError) as exc:
+        raise DataError(
+            f"{path}: not a readable .npz file ({exc}): save it again with "
+            "numpy.savez(path, x=x, y=y)"
+        ) from None
+    except NotImplementedError as exc:
+        raise DataError(f"{path}: uses a zip compression numpy cannot read ({exc})") from None
+    if x.ndim == 1:
+        x = x.reshape(-1, 1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        x32 = x.astype("float32")
+    bad = ~np.isfinite(x32.reshape(len(x32), -1)).all(axis=1)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        if np.isfinite(x[row].astype("float64")).all():
+            raise DataError(
+                f"{path}: sample {row + 1} of x holds a value too large for 32-bit floats "
+                f"(at most {FLOAT32_MAX:.3g}): rescale x"
+            )
+        raise DataError(
+            f"{path}: sample {row + 1} of x contains NaN or infinity: clean it or remove the sample"
+        )
+    try:
+        y_out, names = npz_labels(y, task)
+    except DataProblem as exc:
+        raise _problem(path, exc) from None
+    return x32, y_out, names
+
+
+def load_image_folder(path: Path, height: int, width: int, channels: int) -> tuple:
+    """One sub-folder per class, decoded with Pillow into one uint8 array (scaled at the split).
+
+    uint8 holds a decoded folder in a quarter of float32's memory.
+    """
+    from PIL import Image
+
+    try:
+        classes = image_folder_files(path)
+    except DataProblem as exc:
+        raise _problem(path, exc) from None
+    total = sum(len(files) for _, files in classes)
+    mode = "L" if channels == 1 else "RGB"
+    try:
+        x = np.empty((total, height, width, channels), dtype="uint8")
+    except MemoryError:
+        raise DataError(
+            f"{path}: {total} images of {height}×{width}×{channels} do not fit in memory: "
+            "use smaller images"
+        ) from None
+    y = np.empty(total, dtype="int64")
+    i = 0
+    for k, (_, files) in enumerate(classes):
         for f in files:
             try:
-                img = keras.utils.load_img(
-                    f, color_mode="grayscale" if channels == 1 else "rgb", target_size=(size, size)
-                )
-            except Exception as exc:
-                raise DataError(f"{f}: cannot be read as an image ({exc})") from None
-            xs.append(keras.utils.img_to_array(img) / 255.0)
-            ys.append(k)
-    return np.stack(xs).astype("float32"), np.asarray(ys), classes
+                with Image.open(f) as img:
+                    pixels = img.convert(mode)
+                    if pixels.size != (width, height):
+                        pixels = pixels.resize((width, height), Image.Resampling.NEAREST)
+                    x[i] = np.asarray(pixels, dtype="uint8").reshape(height, width, channels)
+            except Exception as exc:  # Pillow raises many kinds for a damaged file
+                raise DataError(
+                    f"{f}: cannot be read as an image ({exc}): replace or remove the file"
+                ) from None
+            y[i] = k
+            i += 1
+    return x, y, [name for name, _ in classes]
 
 
 # ---------------------------------------------------------------- splitting
@@ -408,7 +560,13 @@ def split(
     spec: DatasetSpec,
     seed: int,
     description: str = "",
+    divide_by: float | None = None,
 ) -> Dataset:
+    """Split, then convert each part to float32 (dividing by ``divide_by``) and standardize.
+
+    Converting after indexing keeps compact inputs (uint8 images) compact until the split, so
+    the full set is never held as float32 twice.
+    """
     classify = bool(names)
     rng = np.random.default_rng(seed)
     rest, test = stratified_split(y, spec.test_split, rng, classify)
@@ -422,15 +580,43 @@ def split(
             f"only {len(train)} training samples remain after the split: lower "
             "validation_split or test_split, or use more data"
         )
-    x = x.astype("float32")
+    parts = []
+    for idx in (train, val, test):
+        part = x[idx]
+        if part.dtype != np.float32:
+            part = part.astype("float32")
+        if divide_by:
+            part /= divide_by
+        parts.append(part)
     if spec.standardize:
-        axes = 0
-        mean = x[train].mean(axis=axes)
-        std = x[train].std(axis=axes)
+        mean, std = _mean_std(parts[0])
         std = np.where(std < 1e-6, 1.0, std)
-        x = (x - mean) / std
+        for part in parts:
+            part -= mean
+            part /= std
     y = y.astype("int32") if classify else y.astype("float32")
-    return Dataset(x[train], y[train], x[val], y[val], x[test], y[test], names, description)
+    x_train, x_val, x_test = parts
+    return Dataset(x_train, y[train], x_val, y[val], x_test, y[test], names, description)
+
+
+STD_IN_BLOCKS_ABOVE = 64 * 2**20  # bytes; smaller sets keep numpy's own std, bit for bit
+
+
+def _mean_std(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-feature mean and standard deviation of ``x`` along its first axis.
+
+    ``np.std`` holds a full-size temporary (300 MB for 10,000 64×64×3 images); large arrays are
+    summed a block at a time instead, in float64, which is also the more accurate sum.
+    """
+    if x.nbytes <= STD_IN_BLOCKS_ABOVE:
+        return x.mean(axis=0), x.std(axis=0)
+    mean = x.mean(axis=0)
+    total = np.zeros(x.shape[1:], dtype="float64")
+    step = max(1, (16 * 2**20) // max(1, x[0].nbytes))
+    for start in range(0, len(x), step):
+        deviation = x[start : start + step] - mean
+        total += np.einsum("i...,i...->...", deviation, deviation, dtype="float64")
+    return mean, np.sqrt(total / len(x)).astype("float32")
 
 
 def load_dataset(
@@ -438,6 +624,7 @@ def load_dataset(
 ) -> Dataset:
     """Load, split and (optionally) standardize the project's dataset."""
     task = spec.option("task")
+    divide_by = None
     if spec.source == "builtin":
         x, y, names = _builtin(spec)
         desc = BUILTIN[spec.name][2]
@@ -449,15 +636,21 @@ def load_dataset(
     else:
         if not spec.path:
             raise DataError(f"a {spec.source} dataset needs a path")
-        path = resolve_data_path(project_file, spec.path)
+        try:
+            path = resolve_data_path(project_file, spec.path)
+        except (OSError, ValueError, RuntimeError) as exc:
+            raise DataError(f"{spec.path}: not a usable path ({exc}): choose another") from None
         if spec.source == "csv":
             x, y, names = load_csv(path, spec.label_column, task)
         elif spec.source == "npz":
             x, y, names = load_npz(path, task)
         elif spec.source == "images":
-            x, y, names = load_image_folder(
-                path, int(spec.option("size", 32)), int(spec.option("channels", 3))
-            )
+            try:
+                height, width, channels = image_options(spec)
+            except DataProblem as exc:
+                raise _problem(path, exc) from None
+            x, y, names = load_image_folder(path, height, width, channels)
+            divide_by = 255.0
         else:
             raise DataError(f"unknown dataset source {spec.source!r}")
         desc = f"{spec.source} {path.name}"
@@ -466,4 +659,4 @@ def load_dataset(
             f"the dataset has only {len(x)} samples; at least 5 are needed to split "
             "it into training, validation and test sets"
         )
-    return split(x, y, names, spec, seed, desc)
+    return split(x, y, names, spec, seed, desc, divide_by)

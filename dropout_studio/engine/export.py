@@ -7,17 +7,20 @@ without Dropout Studio loads it and predicts identically.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import keras
 import numpy as np
 
-from dropout_studio.core.project import Project, atomic_write_text, load_project, save_project
-from dropout_studio.core.runs import write_history_csv
+from dropout_studio.core.files import atomic_write_text
+from dropout_studio.core.project import Project, load_project, project_to_dict
+from dropout_studio.core.runs import fallback_run_folder, write_history_csv
 from dropout_studio.engine.build import plain_clone
 
 FORMATS = ("keras", "saved_model", "tflite", "onnx")
@@ -26,6 +29,9 @@ SUFFIXES = {"keras": ".keras", "saved_model": "", "tflite": ".tflite", "onnx": "
 
 class ExportError(RuntimeError):
     """An export that cannot be done, with the reason and what to do instead."""
+
+
+logger = logging.getLogger(__name__)
 
 
 # ---------------------------------------------------------------- run folders
@@ -45,28 +51,90 @@ def write_run(
     project: Project,
     result: Any,
     extra: dict[str, Any] | None = None,
+    *,
+    fallback_parent: str | os.PathLike[str] | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> Path:
-    """The run folder: project snapshot, history.csv, plain model.keras, masks.npz, summary."""
-    folder = Path(folder)
+    """The run folder: project snapshot, history.csv, plain model.keras, masks.npz, summary.
+
+    Returns the folder actually written. A finished run is never lost to its folder's name or
+    place: when ``folder`` cannot be written (too long, a NUL, a surrogate, no permission), the
+    run goes to ``run-<date-time>`` in ``fallback_parent`` (default: ``folder``'s parent), else
+    in a new temporary folder, and ``on_warning`` (and the log) say where. Raises
+    :class:`ExportError` only when no place at all can be written.
+    """
+    wanted = Path(folder)
+    try:
+        return _write_run_files(wanted, project, result, extra)
+    except (OSError, ValueError) as exc:  # UnicodeError is a ValueError
+        first = exc
+    parents: list[Path] = [Path(fallback_parent)] if fallback_parent is not None else []
+    parents.append(wanted.parent)
+    errors = [f"{_shown(wanted)}: {_reason(first)}"]
+    for parent in [*parents, None]:
+        try:
+            target = (
+                fallback_run_folder(parent)
+                if parent is not None
+                else Path(tempfile.mkdtemp(prefix="dropout-studio-run-"))
+            )
+            written = _write_run_files(target, project, result, extra)
+        except (OSError, ValueError) as exc:
+            errors.append(f"{_shown(parent) if parent else 'a temporary folder'}: {_reason(exc)}")
+            continue
+        message = (
+            f"could not write the run folder {_shown(wanted)} ({_reason(first)}); "
+            f"the run was written to {_shown(written)} instead"
+        )
+        logger.warning(message)
+        if on_warning is not None:
+            on_warning(message)
+        return written
+    raise ExportError("could not write the run anywhere: " + "; ".join(errors))
+
+
+def _shown(path: Path) -> str:
+    """A path as printable text, even with a NUL or a lone surrogate in it."""
+    return ascii(str(path))[1:-1] if not str(path).isprintable() else str(path)
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+def _write_run_files(
+    folder: Path, project: Project, result: Any, extra: dict[str, Any] | None
+) -> Path:
+    """Write every file of a run into ``folder``; a folder it created is removed on failure."""
+    created = not folder.exists()
     folder.mkdir(parents=True, exist_ok=True)
-    save_project(project, folder / "project.json")
-    write_history_csv(folder / "history.csv", result.history)
-    if result.model is not None:
-        plain_clone(result.model).save(folder / "model.keras")
-    write_masks(folder / "masks.npz", result.masks)
-    summary = {
-        "status": result.status,
-        "message": result.message,
-        "epochs_finished": len(result.history),
-        "best_epoch": result.best_epoch,
-        "test": result.test_metrics,
-        "best_test": result.best_test_metrics,
-        "wall_time_s": round(result.wall_time, 3),
-        "samples_per_second": round(result.samples_per_second, 1),
-        "loop": result.loop,
-        **(extra or {}),
-    }
-    atomic_write_text(folder / "summary.json", json.dumps(summary, indent=2) + "\n")
+    try:
+        atomic_write_text(
+            folder / "project.json", json.dumps(project_to_dict(project), indent=2) + "\n"
+        )
+        write_history_csv(folder / "history.csv", result.history)
+        if result.model is not None:
+            plain_clone(result.model).save(folder / "model.keras")
+        write_masks(folder / "masks.npz", result.masks)
+        summary = {
+            "status": result.status,
+            "message": result.message,
+            "epochs_finished": len(result.history),
+            "best_epoch": result.best_epoch,
+            "test": result.test_metrics,
+            "best_test": result.best_test_metrics,
+            "wall_time_s": round(result.wall_time, 3),
+            "samples_per_second": round(result.samples_per_second, 1),
+            "loop": result.loop,
+            **(extra or {}),
+        }
+        atomic_write_text(folder / "summary.json", json.dumps(summary, indent=2) + "\n")
+    except BaseException:
+        if created:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
     return folder
 
 

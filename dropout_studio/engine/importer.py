@@ -11,7 +11,15 @@ import keras
 
 from dropout_studio.core.datasets import DatasetSpec
 from dropout_studio.core.project import Project
-from dropout_studio.core.spec import ACTIVATIONS, DropoutSpec, LayerSpec, NetworkSpec
+from dropout_studio.core.shapes import infer
+from dropout_studio.core.spec import (
+    ACTIVATIONS,
+    LAYER_KINDS,
+    DropoutSpec,
+    LayerSpec,
+    NetworkSpec,
+    OptionSpec,
+)
 
 DROPOUT_CLASSES = {
     "Dropout": "dropout",
@@ -19,6 +27,11 @@ DROPOUT_CLASSES = {
     "SpatialDropout2D": "spatial",
     "GaussianDropout": "gaussian",
     "AlphaDropout": "alpha",
+}
+
+
+KERAS_CLASSES = {
+    entry.keras_class: entry for entry in LAYER_KINDS.values() if entry.name != "Input"
 }
 
 
@@ -37,79 +50,102 @@ def _activation(layer: keras.layers.Layer) -> str:
     return name
 
 
-def _l2(layer: keras.layers.Layer) -> float:
-    reg = getattr(layer, "kernel_regularizer", None) or getattr(
-        layer, "embeddings_regularizer", None
-    )
-    return float(getattr(reg, "l2", 0.0) or 0.0)
+def _l2(layer: keras.layers.Layer, arguments: tuple[str, ...]) -> float:
+    for name in arguments:
+        reg = getattr(layer, name, None)
+        if reg is None and hasattr(layer, "cell"):
+            reg = getattr(layer.cell, name, None)
+        if reg is not None:
+            return float(getattr(reg, "l2", 0.0) or 0.0)
+    return 0.0
+
+
+def _size(value: Any) -> Any:
+    parts = tuple(value) if isinstance(value, list | tuple) else (value,)
+    return parts[0] if len(set(parts)) == 1 else parts
+
+
+def _option_value(spec: OptionSpec, value: Any, config: dict[str, Any]) -> Any:
+    """A Keras config value in the registry's form: equal sizes as one number, and pooling
+    strides equal to the pool size as ``None`` (Keras stores the resolved strides)."""
+    if spec.value_type != "size" or value is None:
+        return value
+    value = _size(value)
+    if spec.nullable and spec.name == "strides" and value == _size(config.get("pool_size")):
+        return None
+    return value
 
 
 def _layer_spec(layer: keras.layers.Layer) -> LayerSpec:
     cls = type(layer).__name__
-    c = layer.get_config()
-    if cls == "Dense":
-        return LayerSpec.make(
-            "Dense",
-            units=c["units"],
-            activation=_activation(layer),
-            use_bias=c["use_bias"],
-            l2=_l2(layer),
+    entry = KERAS_CLASSES.get(cls)
+    if entry is None:
+        raise ImportModelError(
+            f"layer {layer.name!r} is a {cls}, which Dropout Studio does not support; "
+            f"supported: {', '.join(k for k in LAYER_KINDS if k != 'Input')} and the dropout "
+            "layers"
         )
-    if cls in ("Conv1D", "Conv2D"):
+    config = layer.get_config()
+    options: dict[str, Any] = {}
+    for spec in entry.options:
+        if spec.name == "activation":
+            options["activation"] = _activation(layer)
+        elif spec.name in config:
+            options[spec.name] = _option_value(spec, config[spec.name], config)
+    fields: dict[str, Any] = {"l2": _l2(layer, entry.l2_arguments)}
+    if entry.recurrent:
+        fields.update(
+            input_dropout=float(config.get("dropout", 0.0)),
+            recurrent_dropout=float(config.get("recurrent_dropout", 0.0)),
+        )
+    return LayerSpec.make(entry.name, **fields, **options)
 
-        def size(v: Any) -> Any:
-            v = tuple(v)
-            return v[0] if len(set(v)) == 1 else v
 
-        return LayerSpec.make(
-            cls,
-            filters=c["filters"],
-            kernel_size=size(c["kernel_size"]),
-            strides=size(c["strides"]),
-            padding=c["padding"],
-            activation=_activation(layer),
-            l2=_l2(layer),
-        )
-    if cls in ("MaxPooling1D", "MaxPooling2D", "AveragePooling2D"):
+def _chain(model: keras.Model) -> list[keras.layers.Layer]:
+    """The model's layers in order, when it is a single chain; otherwise names where it is not.
 
-        def size(v: Any) -> Any:
-            v = tuple(v) if isinstance(v, list | tuple) else (v,)
-            return v[0] if len(set(v)) == 1 else v
-
-        return LayerSpec.make(
-            cls, pool_size=size(c["pool_size"]), strides=size(c["strides"]), padding=c["padding"]
-        )
-    if cls in ("Flatten", "GlobalAveragePooling1D", "GlobalAveragePooling2D", "BatchNormalization"):
-        return LayerSpec.make(cls)
-    if cls == "Embedding":
-        return LayerSpec.make(
-            "Embedding", input_dim=c["input_dim"], output_dim=c["output_dim"], l2=_l2(layer)
-        )
-    if cls in ("LSTM", "GRU", "SimpleRNN"):
-        return LayerSpec.make(
-            cls,
-            units=c["units"],
-            return_sequences=c["return_sequences"],
-            activation=_activation(layer),
-            input_dropout=c["dropout"],
-            recurrent_dropout=c["recurrent_dropout"],
-            l2=_l2(layer),
-        )
-    raise ImportModelError(
-        f"layer {layer.name!r} is a {cls}, which Dropout Studio does not "
-        "support; supported: Dense, Conv1D/2D, pooling, Flatten, "
-        "BatchNormalization, Embedding, LSTM, GRU, SimpleRNN and the dropout "
-        "layers"
-    )
+    A Sequential model is a chain by construction. A functional model is one when it has one
+    input and one output, every layer is called once (no shared layers) on exactly one tensor,
+    and every layer's output feeds exactly one layer (the last feeds none).
+    """
+    if isinstance(model, keras.Sequential):
+        return [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
+    layers = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
+    consumers: dict[int, int] = {}
+    not_chain: list[str] = []  # reported after branches, which name the layer to look at
+    for layer in layers:
+        nodes = layer._inbound_nodes
+        if len(nodes) != 1:
+            not_chain.append(f"layer {layer.name!r} is shared (called {len(nodes)} times)")
+        for node in nodes:
+            inputs = node.input_tensors
+            if len(inputs) != 1:
+                not_chain.append(f"layer {layer.name!r} merges {len(inputs)} branches")
+            for tensor in inputs:
+                source = id(tensor._keras_history.operation)
+                consumers[source] = consumers.get(source, 0) + 1
+    for op in [*(t._keras_history.operation for t in model.inputs), *layers]:
+        if consumers.get(id(op), 0) > 1:
+            raise ImportModelError(
+                f"the model branches after layer {op.name!r} (its output feeds "
+                f"{consumers[id(op)]} layers); only a single chain of layers can be imported"
+            )
+    if not_chain:
+        raise ImportModelError(f"{not_chain[0]}; only a single chain of layers can be imported")
+    for what, tensors in (("inputs", model.inputs), ("outputs", model.outputs)):
+        if len(tensors) != 1:
+            raise ImportModelError(
+                f"the model has {len(tensors)} {what}; only a single chain of layers "
+                "(one input, one output) can be imported"
+            )
+    return layers
 
 
 def project_from_model(model: keras.Model, name: str) -> Project:
     shape = tuple(model.input_shape[1:])
     layers: list[LayerSpec] = [LayerSpec.make("Input", shape=shape)]
-    for layer in model.layers:
+    for layer in _chain(model):
         cls = type(layer).__name__
-        if cls == "InputLayer":
-            continue
         if cls in DROPOUT_CLASSES:
             previous = layers[-1]
             if previous.dropout.active:
@@ -121,12 +157,16 @@ def project_from_model(model: keras.Model, name: str) -> Project:
             layers[-1] = replace(previous, dropout=DropoutSpec(DROPOUT_CLASSES[cls], rate))
             continue
         layers.append(_layer_spec(layer))
-    return Project(
+    project = Project(
         name=name,
         network=NetworkSpec(tuple(layers)),
         dataset=DatasetSpec(source="npz", name="", path="data.npz"),
         description=f"imported from a Keras model ({model.name})",
     )
+    bad = infer(project.network).errors
+    if bad:
+        raise ImportModelError(f"the imported stack is not valid: {bad[0].message}")
+    return project
 
 
 def import_model_file(path: str | os.PathLike[str]) -> Project:

@@ -406,18 +406,18 @@ class LayerProperties(QWidget):
 
     def _option_widget(self, option: Any, value: Any) -> QWidget:
         name = option.name
-        if option.kind == "int":
+        if option.value_type == "int":
             spin = QSpinBox()
             spin.setRange(int(option.minimum or 0), 100_000)
             spin.setValue(int(value))
             spin.editingFinished.connect(lambda: self._commit_option(name, spin.value()))
             return spin
-        if option.kind == "bool":
+        if option.value_type == "bool":
             box = QCheckBox()
             box.setChecked(bool(value))
             box.toggled.connect(lambda on: self._commit_option(name, on))
             return box
-        if option.kind == "choice":
+        if option.value_type == "choice":
             combo = QComboBox()
             combo.addItems(list(option.choices))
             combo.setCurrentText(str(value))
@@ -429,7 +429,7 @@ class LayerProperties(QWidget):
             else (", ".join(map(str, value)) if isinstance(value, tuple) else str(value))
         )
         edit = QLineEdit(text)
-        edit.setPlaceholderText("e.g. 32, 32, 1" if option.kind == "shape" else "e.g. 3 or 3, 5")
+        edit.setPlaceholderText("e.g. 32, 32, 1" if option.value_type == "shape" else "e.g. 3 or 3, 5")
         edit.editingFinished.connect(lambda: self._commit_text(option, edit))
         return edit
 
@@ -497,11 +497,11 @@ class LayerProperties(QWidget):
             return
         text = edit.text().strip()
         try:
-            if option.kind == "size" and not text and option.default is None:
+            if option.value_type == "size" and not text and option.default is None:
                 value: Any = None
             else:
                 values = _parse_ints(text)
-                value = values[0] if option.kind == "size" and len(values) == 1 else values
+                value = values[0] if option.value_type == "size" and len(values) == 1 else values
         except ValueError as exc:
             edit.setStyleSheet("border: 2px solid #dc322f;")
             edit.setToolTip(

@@ -7,7 +7,14 @@ import json
 import pytest
 
 from dropout_studio.core.project import load_preset, project_to_dict
-from dropout_studio.core.runs import delete_run, list_runs, rename_run
+from dropout_studio.core.runs import (
+    delete_run,
+    fallback_run_folder,
+    list_runs,
+    new_run_folder,
+    rename_run,
+    safe_folder_name,
+)
 
 
 def make_run(folder, name, losses, status="finished"):
@@ -42,3 +49,69 @@ def test_rename_and_delete(tmp_path):
         rename_run(record, "../escape")
     delete_run(record)
     assert list_runs(tmp_path) == []
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("p", "p"),
+        ("my net (v2)", "my net (v2)"),
+        ("x/../../../outside", "x-outside"),
+        ("..", "run"),
+        ("", "run"),
+        ("a\x00b", "a-b"),
+        ("\ud800", "run"),
+        ("caf\ud800é", "caf-é"),
+        ("tab\there\nnewline", "tab-here-newline"),
+        ('c:\\windows*?"<>|', "c-windows"),
+        ("  .hidden. ", "hidden"),
+    ],
+)
+def test_run_folder_names_are_safe(name, expected):
+    assert safe_folder_name(name) == expected
+
+
+@pytest.mark.parametrize("name", ["x" * 300, "é" * 300, "🙂" * 300, "a" * 59 + "/" + "b" * 9])
+def test_long_run_folder_names_are_cut(name):
+    safe = safe_folder_name(name)
+    assert 0 < len(safe) <= 60
+    assert len(safe.encode("utf-8")) <= 120
+    assert "/" not in safe
+
+
+@pytest.mark.parametrize(
+    "name", ["x" * 300, "a\x00b", "\ud800", "x/../../../outside", "../..", "/abs", "", "\x00"]
+)
+def test_new_run_folder_is_inside_the_runs_folder_and_can_be_created(tmp_path, name):
+    project_file = tmp_path / "p.json"
+    folder = new_run_folder(project_file, name)
+    assert folder.parent == tmp_path / "runs"
+    assert folder.resolve().parent == (tmp_path / "runs").resolve()
+    folder.mkdir(parents=True)  # no OSError, ValueError or UnicodeError
+    assert folder.is_dir()
+
+
+def test_new_run_folder_never_reuses_a_folder(tmp_path):
+    project_file = tmp_path / "p.json"
+    first = new_run_folder(project_file, "p")
+    first.mkdir(parents=True)
+    second = new_run_folder(project_file, "p")
+    assert second != first
+    assert second.parent == first.parent
+
+
+def test_fallback_run_folder(tmp_path):
+    folder = fallback_run_folder(tmp_path)
+    assert folder.parent == tmp_path
+    assert folder.name.startswith("run-")
+    folder.mkdir()
+    assert fallback_run_folder(tmp_path) != folder
+
+
+@pytest.mark.parametrize("name", ["a\x00b", "\ud800", "x" * 300, "a/b", "..", "a..b", ""])
+def test_rename_refuses_unsafe_names(tmp_path, name):
+    make_run(tmp_path, "a", [0.9])
+    (record,) = list_runs(tmp_path)
+    with pytest.raises(ValueError, match="cannot be a folder name"):
+        rename_run(record, name)
+    assert [r.name for r in list_runs(tmp_path)] == ["a"]

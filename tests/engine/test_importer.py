@@ -1,0 +1,100 @@
+"""Import takes a single chain of supported layers, or refuses with the layer to look at."""
+
+from __future__ import annotations
+
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from dropout_studio.core.shapes import infer  # noqa: E402
+from dropout_studio.engine.importer import (  # noqa: E402
+    ImportModelError,
+    import_model_file,
+    project_from_model,
+)
+
+
+def _two_heads():
+    inputs = keras.Input((4,))
+    trunk = keras.layers.Dense(5, name="trunk")(inputs)
+    heads = [keras.layers.Dense(2, name=n)(trunk) for n in ("a", "b")]
+    return keras.Model(inputs, heads)
+
+
+def _shared_trunk_merged():
+    inputs = keras.Input((4,))
+    trunk = keras.layers.Dense(4, name="trunk")(inputs)
+    a = keras.layers.Dense(4, name="a")(trunk)
+    b = keras.layers.Dense(4, name="b")(trunk)
+    return keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Add()([a, b])))
+
+
+def _shared_layer():
+    inputs = keras.Input((4,))
+    shared = keras.layers.Dense(4, name="shared")
+    return keras.Model(inputs, shared(shared(inputs)))
+
+
+def _two_inputs():
+    a, b = keras.Input((4,)), keras.Input((4,))
+    return keras.Model([a, b], keras.layers.Dense(2)(keras.layers.Concatenate()([a, b])))
+
+
+def _branch_at_input():
+    inputs = keras.Input((4,))
+    a = keras.layers.Dense(2, name="a")(inputs)
+    b = keras.layers.Dense(2, name="b")(inputs)
+    return keras.Model(inputs, keras.layers.Concatenate()([a, b]))
+
+
+@pytest.mark.parametrize(
+    ("make", "pattern"),
+    [
+        (_two_heads, "branches after layer 'trunk'"),
+        (_shared_trunk_merged, "branches after layer 'trunk'"),
+        (_shared_layer, "'shared' is shared"),
+        (_two_inputs, "branches|merges|2 inputs"),
+        (_branch_at_input, "branches after layer"),
+    ],
+)
+def test_graphs_that_are_not_a_chain_are_refused(make, pattern):
+    with pytest.raises(ImportModelError, match=pattern):
+        project_from_model(make(), "x")
+
+
+def test_a_functional_chain_imports_with_its_dropout(tmp_path):
+    inputs = keras.Input((8, 8, 1))
+    x = keras.layers.Conv2D(4, 3, activation="relu")(inputs)
+    x = keras.layers.MaxPooling2D()(x)
+    x = keras.layers.SpatialDropout2D(0.25)(x)
+    x = keras.layers.Flatten()(x)
+    outputs = keras.layers.Dense(3, activation="softmax")(x)
+    model = keras.Model(inputs, outputs)
+    model.save(tmp_path / "m.keras")
+    project = import_model_file(tmp_path / "m.keras")
+    report = infer(project.network)
+    assert report.ok
+    assert report.total_params == model.count_params()
+    assert project.network.layers[2].dropout.type == "spatial"
+    assert project.network.layers[2].option("strides") is None  # = pool size, as built
+
+
+def test_unsupported_layers_and_files_are_one_message(tmp_path):
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.LayerNormalization()(inputs))
+    with pytest.raises(ImportModelError, match="LayerNormalization"):
+        project_from_model(model, "x")
+    (tmp_path / "empty.keras").write_bytes(b"")
+    with pytest.raises(ImportModelError, match="cannot be loaded"):
+        import_model_file(tmp_path / "empty.keras")
+    with pytest.raises(ImportModelError, match="cannot be loaded"):
+        import_model_file(tmp_path)
+
+
+def test_lambda_layers_are_not_executed_on_load(tmp_path):
+    """``safe_mode`` stays on: a Lambda's code in a .keras file is never deserialized."""
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Lambda(lambda t: t * 2)(inputs))
+    model.save(tmp_path / "lambda.keras")
+    with pytest.raises(ImportModelError, match=r"cannot be loaded|Lambda"):
+        import_model_file(tmp_path / "lambda.keras")
