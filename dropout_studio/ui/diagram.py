@@ -1,55 +1,68 @@
 """The network diagram: layers as columns of units, dropped units from the engine's masks.
 
 Every mask drawn comes from a ``masks_recorded`` event (the recording layers' variables), never
-from a random number drawn here. Dropped units differ by shape and fill, not only colour:
-active units are filled discs, dropped units are hollow grey discs crossed out, with their
-connections faded. Wide layers show a sample of units and "+N more".
+from a random number drawn here. Every unit of a layer (every channel of a convolution) is drawn:
+the first ones as circles wired to the neighbouring layers, all of them as a grid of small marks
+below. Dropped units differ by shape and fill, not only colour: kept units are filled, dropped
+units hollow and crossed out (orange squares for a dropped channel), Gaussian noise is a shade.
+
+The scene is laid out in the view's own pixels at every resize instead of being scaled to fit,
+so labels keep their point size (at least 9 pt; 14 pt in presentation mode) at any view size.
 """
 
 from __future__ import annotations
 
-import itertools
-from dataclasses import dataclass
+import math
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QImage, QPainter, QPen
-from PySide6.QtWidgets import QGraphicsScene, QGraphicsView, QWidget
+from PySide6.QtCore import QEvent, QPointF, QRectF, QSize, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QImage, QPainter, QTextOption
+from PySide6.QtWidgets import QGraphicsScene, QGraphicsTextItem, QGraphicsView, QSizePolicy, QWidget
 
 from dropout_studio.core.shapes import StackReport, infer
-from dropout_studio.core.spec import NetworkSpec, dropout_name, layer_name
+from dropout_studio.core.spec import NetworkSpec
+from dropout_studio.ui.diagram_marks import LayerMarks, layer_marks
+from dropout_studio.ui.unit_grid import ConnectionsItem, LayerItem, LegendItem
 
-MAX_UNITS = 12
-RADIUS = 9
-COLUMN_GAP = 150
-ROW_GAP = 26
-ACTIVE = QColor("#1f77b4")
-DROPPED = QColor("#9a9a9a")
-
-
-@dataclass
-class UnitView:
-    """What one drawn unit shows; ``keep`` 1 = active, 0 = dropped, between = partly."""
-
-    keep: float
-    tooltip: str
-    noise: float | None = None
+MINIMUM_SIZE = QSize(500, 300)
+MIN_LABEL_PT = 9.0
+PRESENTATION_LABEL_PT = 14.0
+MARGIN = 10.0
+MAX_CIRCLES = 16  # more circles only thicken the web of connections
 
 
-def _unit_count(shape: tuple[int | None, ...] | None) -> int:
-    if not shape:
-        return 0
-    return int(shape[-1] or 0)
+class UnitHandle:
+    """One unit as tests and callers read it: ``data(0)`` is its keep value, plus its tooltip.
+
+    Kept for compatibility with the one-item-per-unit diagram; made on demand, never drawn.
+    """
+
+    __slots__ = ("marks", "unit")
+
+    def __init__(self, marks: LayerMarks, unit: int) -> None:
+        self.marks, self.unit = marks, unit
+
+    def data(self, role: int = 0) -> float:
+        return float(self.marks.keep[self.unit])
+
+    def toolTip(self) -> str:
+        return self.marks.tooltip(self.unit)
 
 
-def _mask_per_unit(mask: np.ndarray) -> np.ndarray:
-    """Keep value per unit (last axis); a conv mask over positions becomes a kept fraction."""
-    mask = np.asarray(mask, dtype=float)
-    if mask.ndim <= 1:
-        return mask.reshape(-1)
-    return mask.reshape(-1, mask.shape[-1]).mean(axis=0)
+def _grid_columns(count: int, width: float, height: float, cell: int) -> int:
+    """Columns of a square-ish grid of ``cell``-px marks holding ``count`` within the box."""
+    cols_max, rows_max = max(1, int(width // cell)), max(1, int(height // cell))
+    cols = max(math.ceil(math.sqrt(count)), math.ceil(count / rows_max))
+    return min(cols, cols_max)
+
+
+def _grid_cell(count: int, width: float, height: float, largest: int) -> int:
+    """The largest cell size (px, at least 2) at which ``count`` marks fit in the box."""
+    for cell in range(largest, 2, -1):
+        if int(width // cell) * int(height // cell) >= count:
+            return cell
+    return 2
 
 
 class NetworkDiagram(QGraphicsView):
@@ -60,16 +73,32 @@ class NetworkDiagram(QGraphicsView):
         self.setScene(QGraphicsScene(self))
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.setDragMode(QGraphicsView.DragMode.ScrollHandDrag)
+        self.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.setMinimumSize(MINIMUM_SIZE)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
         self.setToolTip("")
         self.network: NetworkSpec = NetworkSpec()
         self.report: StackReport | None = None
         self.masks: dict[str, dict[str, Any]] = {}
         self.step: int | None = None
         self.inference = False
-        self.unit_items: dict[str, list[Any]] = {}
+        self.presentation = False
+        self.marks: list[LayerMarks] = []
+        self.columns: list[LayerItem] = []
+        self._captions: list[QGraphicsTextItem] = []
+        self._caption_height = 0.0
         self._built_for: NetworkSpec | None = None
+        self._built_size = QSize()
+        self._connections = ConnectionsItem()
+        self._title: QGraphicsTextItem | None = None
 
-    # inputs ---------------------------------------------------------------
+    def sizeHint(self) -> QSize:
+        return QSize(900, 520)
+
+    def minimumSizeHint(self) -> QSize:
+        return MINIMUM_SIZE
+
+    # inputs ---------------------------------------------------------------------------------
     def set_network(self, network: NetworkSpec) -> None:
         if network != self.network:
             self.network = network
@@ -78,6 +107,7 @@ class NetworkDiagram(QGraphicsView):
             self.redraw()
 
     def set_masks(self, masks: dict[str, dict[str, Any]], step: int) -> None:
+        """Show recorded masks (``engine.layers.read_masks`` records): restyles, no relayout."""
         self.masks, self.step, self.inference = masks, step, False
         self.redraw()
 
@@ -85,228 +115,215 @@ class NetworkDiagram(QGraphicsView):
         self.inference = on
         self.redraw()
 
-    # drawing --------------------------------------------------------------
-    def _units_for(self, index: int) -> tuple[list[UnitView], str]:
-        """Unit views of layer ``index`` and a caption with the dropped fraction."""
-        layer = self.network.layers[index]
-        shape = None
-        if self.report:
-            shape = next((r.output_shape for r in self.report.layers if r.index == index), None)
-        count = _unit_count(shape)
-        is_channels = shape is not None and len(shape) >= 2
-        noun = "channel" if is_channels else "unit"
-        key = dropout_name(index, layer)
-        if layer.kind in ("LSTM", "GRU", "SimpleRNN"):
-            key = f"{layer_name(index, layer)}.recurrent"
-        record = None if self.inference else self.masks.get(key)
-        prefix = ""
-        following = index + 1
-        if (
-            record is None
-            and not self.inference
-            and following < len(self.network.layers)
-            and self.network.layers[following].kind in ("LSTM", "GRU", "SimpleRNN")
-        ):
-            # An RNN's input dropout drops features of what this layer outputs: draw it here.
-            record = self.masks.get(
-                f"{layer_name(following, self.network.layers[following])}.input"
-            )
-            prefix = f"input mask of layer {following + 1}: "
-        views: list[UnitView] = []
-        if record is None:
-            for u in range(count):
-                views.append(UnitView(1.0, f"{noun} {u + 1}: active"))
-            if self.inference and (layer.dropout.active or layer.recurrent_dropout):
-                return views, "all active (inference)"
-            return views, ""
-        mask = _mask_per_unit(record["last_mask"])
-        freq = _mask_per_unit(record["drop_frequency"])
-        gaussian = record.get("mode") == "gaussian"
-        for u in range(count):
-            keep = float(mask[u]) if u < len(mask) else 1.0
-            f = float(freq[u]) if u < len(freq) else 0.0
-            if gaussian:
-                views.append(
-                    UnitView(
-                        1.0,
-                        f"{noun} {u + 1}: multiplied by {keep:.2f} in step "
-                        f"{record['step']} (Gaussian noise, nothing dropped)",
-                        noise=keep,
-                    )
-                )
-            else:
-                state = "dropped" if keep < 0.5 else "kept"
-                if 0 < keep < 1:
-                    state = f"kept at {keep:.0%} of positions"
-                views.append(
-                    UnitView(
-                        keep,
-                        f"{noun} {u + 1}: {state} in step {record['step']}; "
-                        f"dropped in {f:.1%} of samples so far",
-                    )
-                )
-        if gaussian:
-            return views, "Gaussian noise (intensity)"
-        dropped = sum(1 for v in views if v.keep < 0.5)
-        if layer.kind in ("LSTM", "GRU", "SimpleRNN"):
-            prefix = "recurrent mask: "
-        return views, f"{prefix}dropped {dropped}/{count} ({dropped / max(count, 1):.0%})"
+    def set_presentation(self, on: bool) -> None:
+        """Larger labels (≥ 14 pt) and marks for a projector; the window's F11 should call it."""
+        if on != self.presentation:
+            self.presentation = on
+            self._built_for = None
+            self.redraw()
 
-    def _shape_text(self, index: int) -> str:
-        if not self.report:
-            return ""
-        shape = next((r.output_shape for r in self.report.layers if r.index == index), None)
-        if shape is None or len(shape) < 2:
-            return ""
-        return "×".join("?" if d is None else str(d) for d in shape)
+    @property
+    def unit_items(self) -> dict[str, list[UnitHandle]]:
+        """Every drawn unit per layer name (``dense_2``), in unit order."""
+        return {m.name: [UnitHandle(m, u) for u in range(m.count)] for m in self.marks}
 
-    def redraw(self) -> None:
-        """Rebuild the scene when the network changed; otherwise only restyle the units.
+    def unit_at(self, scene_pos: QPointF) -> tuple[str, int] | None:
+        """(layer name, unit index) of the unit drawn at ``scene_pos``, if any."""
+        for item in self.columns:
+            unit = item.unit_at(item.mapFromScene(scene_pos))
+            if unit is not None:
+                return item.marks.name, unit
+        return None
 
-        Restyling in place keeps a mask update at 20 Hz cheap for the GUI thread; rebuilding a
-        few hundred items on every snapshot cost ~30 ms.
-        """
-        if self._built_for != self.network:
-            self._build()
-        self._restyle()
-
-    def _displayed(self) -> list[int]:
-        return [
-            i
-            for i, layer in enumerate(self.network.layers)
-            if not (
-                layer.kind == "Flatten"
-                or (
-                    layer.kind.startswith(("Max", "Average", "Global")) and not layer.dropout.active
-                )
-            )
-        ]
-
-    def _build(self) -> None:
-        scene = self.scene()
-        scene.clear()
-        self._built_for = self.network
-        self.unit_items = {}
-        self._columns: list[tuple[int, list[Any], Any, float, float]] = []
-        self._connections: list[tuple[Any, Any, Any]] = []
-        font = QFont(self.font())
-        small = QFont(font)
-        small.setPointSizeF(max(7.0, font.pointSizeF() * 0.85))
-        text_color = self.palette().text().color()
-        for column, i in enumerate(self._displayed()):
-            layer = self.network.layers[i]
-            count = len(self._units_for(i)[0])
-            shown = count if count <= MAX_UNITS else MAX_UNITS - 1
-            x = column * COLUMN_GAP
-            top = -(shown - 1) * ROW_GAP / 2
-            slots = []
-            for k in range(shown):
-                p = QPointF(x, top + k * ROW_GAP)
-                rect = QRectF(p.x() - RADIUS, p.y() - RADIUS, 2 * RADIUS, 2 * RADIUS)
-                disc = scene.addEllipse(rect)
-                disc.setZValue(2)
-                d = RADIUS * 0.6
-                cross = [
-                    scene.addLine(p.x() - d, p.y() - d, p.x() + d, p.y() + d),
-                    scene.addLine(p.x() - d, p.y() + d, p.x() + d, p.y() - d),
-                ]
-                for line in cross:
-                    line.setZValue(3)
-                slots.append((disc, cross, p))
-            self.unit_items[layer_name(i, layer)] = [slot[0] for slot in slots]
-            name = scene.addText(f"{i + 1} {layer.kind}", small)
-            name.setDefaultTextColor(text_color)
-            name.setPos(x - name.boundingRect().width() / 2, top - 2 * RADIUS - 22)
-            caption = scene.addText("", small)
-            caption.setDefaultTextColor(text_color)
-            bottom = top + (shown - 1) * ROW_GAP + RADIUS + 4
-            self._columns.append((i, slots, caption, x, bottom))
-        for (_, left, _, _, _), (_, right, _, _, _) in itertools.pairwise(self._columns):
-            for a in left:
-                for b in right:
-                    line = scene.addLine(a[2].x() + RADIUS, a[2].y(), b[2].x() - RADIUS, b[2].y())
-                    line.setZValue(0)
-                    self._connections.append((line, a[0], b[0]))
-        self._title = scene.addText("", font)
-        self._title.setDefaultTextColor(text_color)
-
-    def _restyle(self) -> None:
-        scene = self.scene()
-        if self.inference:
-            header = "Evaluate mode: dropout is off at inference — every unit is active"
-        elif self.step is not None:
-            header = f"Units dropped in training step {self.step} (the latest recorded step)"
-        else:
-            header = "Train to see which units dropout drops in each step"
-        for i, slots, caption, x, _bottom in self._columns:
-            views, text = self._units_for(i)
-            for (disc, cross, _p), view in zip(slots, views):
-                self._style_unit(disc, cross, view)
-            lines = []
-            if shape_text := self._shape_text(i):
-                lines.append(shape_text)
-            if len(views) > len(slots):
-                lines.append(f"+{len(views) - len(slots)} more")
+    def tooltip_at(self, scene_pos: QPointF) -> str:
+        """What hovering ``scene_pos`` shows: layer, unit, kept or dropped, drop frequency."""
+        for item in self.columns:
+            text = item.tooltip_at(item.mapFromScene(scene_pos))
             if text:
-                lines.append(text)
-            caption.setPlainText("\n".join(lines))
-            caption.setPos(x - caption.boundingRect().width() / 2, _bottom)
-        alive_pen = QPen(QColor(120, 120, 120, 70), 1)
-        faded_pen = QPen(QColor(120, 120, 120, 14), 1)
-        for line, a, b in self._connections:
-            alive = min(float(a.data(0)), float(b.data(0))) >= 0.5
-            line.setPen(alive_pen if alive else faded_pen)
-        self._title.setPlainText(header)
-        units = [item for i, slots, *_ in self._columns for item, *_ in slots]
-        bounds = QRectF()
-        for item in units:
-            bounds = bounds.united(item.sceneBoundingRect())
-        top = bounds.top() - 2 * RADIUS - 22 if units else 0.0
-        self._title.setPos(bounds.left(), top - self._title.boundingRect().height() - 6)
-        scene.setSceneRect(scene.itemsBoundingRect().adjusted(-20, -20, 20, 20))
-        self._fit()
+                return text
+        return ""
 
-    def _fit(self) -> None:
-        """Shrink to show the whole network (header included) when it is larger than the view;
-        never enlarge beyond natural size."""
-        rect = self.scene().sceneRect()
-        view = self.viewport().rect()
-        if rect.width() > view.width() or rect.height() > view.height():
-            self.fitInView(rect, Qt.AspectRatioMode.KeepAspectRatio)
+    # drawing --------------------------------------------------------------------------------
+    def redraw(self) -> None:
+        """Relayout when the network, size or font changed; otherwise only restyle the layers.
+
+        Restyling costs one grid image and one caption per layer, so a 20 Hz mask update of a
+        3 × 1,024-unit stack stays around a millisecond of GUI time.
+        """
+        self.marks = layer_marks(self.network, self.report, self.masks, self.inference)
+        if (
+            self._built_for != self.network
+            or self._built_size != self.viewport().size()
+            or len(self.marks) != len(self.columns)
+        ):
+            self._layout()
         else:
-            self.resetTransform()
+            for item, marks in zip(self.columns, self.marks):
+                item.set_marks(marks)
+            self._connections.restyle()
+        self._restyle_text()
+
+    def label_font(self) -> QFont:
+        """The labels' font: the widget's, at least 9 pt (14 pt in presentation mode)."""
+        font = QFont(self.font())
+        size = font.pointSizeF() if font.pointSizeF() > 0 else MIN_LABEL_PT
+        size = max(size, PRESENTATION_LABEL_PT if self.presentation else MIN_LABEL_PT)
+        font.setPointSizeF(size)
+        return font
+
+    def _text(self, font: QFont, width: float, centred: bool = True) -> QGraphicsTextItem:
+        item = QGraphicsTextItem()
+        item.setFont(font)
+        item.setDefaultTextColor(self.palette().text().color())
+        item.setTextWidth(max(20.0, width))
+        if centred:
+            item.document().setDefaultTextOption(QTextOption(Qt.AlignmentFlag.AlignHCenter))
+        item.document().setDocumentMargin(1)
+        self.scene().addItem(item)
+        return item
+
+    def _layout(self) -> None:
+        """Place every label, layer item and the legend in the viewport's pixels."""
+        scene = self.scene()
+        if self._connections.scene() is scene:
+            scene.removeItem(self._connections)  # kept across layouts; clear() would delete it
+        scene.clear()
+        self._built_for, self._built_size = self.network, self.viewport().size()
+        font = self.label_font()
+        title_font = QFont(font)
+        title_font.setBold(True)
+        metrics = QFontMetricsF(font)
+        base = self.palette().base().color()
+        width = max(float(self.viewport().width()), MINIMUM_SIZE.width() - 4.0)
+        height = max(float(self.viewport().height()), MINIMUM_SIZE.height() - 4.0)
+        n = max(1, len(self.marks))
+        min_col = metrics.horizontalAdvance("8" * 12)
+        col_w = max(min_col, (width - 2 * MARGIN) / n)
+        if n * col_w + 2 * MARGIN > width:  # too many layers: scroll sideways, keep the size
+            width = n * col_w + 2 * MARGIN
+            height -= self.horizontalScrollBar().sizeHint().height()
+        self._title = self._text(title_font, width - 2 * MARGIN, centred=False)
+        self._title.setPlainText(self._header())
+        self._title.setPos(MARGIN, MARGIN / 2)
+        top = MARGIN / 2 + self._title.boundingRect().height() + 4
+        headers = []
+        for k, marks in enumerate(self.marks):
+            header = self._text(font, col_w - 8)
+            title = marks.title
+            if metrics.horizontalAdvance(title) > col_w - 10:  # "layer 2 (Conv2D)" → "2 Conv2D"
+                title = title.removeprefix("layer ").replace(" (", " ").rstrip(")")
+            header.setPlainText(f"{title}\n{marks.shape_text}")
+            header.setPos(MARGIN + k * col_w + 4, top)
+            headers.append(header)
+        top += max((h.boundingRect().height() for h in headers), default=0) + 6
+        legend_colour = self.palette().text().color()
+        legend = LegendItem(font, legend_colour, base, width - 2 * MARGIN)
+        scene.addItem(legend)
+        legend.setPos(MARGIN, height - MARGIN / 2 - legend.boundingRect().height())
+        self._caption_height = max(2 * metrics.lineSpacing() + 4, self._worst_caption(font, col_w))
+        bottom = legend.pos().y() - 6 - self._caption_height
+        if bottom - top < 60:  # too short: grow the scene and let the view scroll
+            height += 60 - (bottom - top)
+            legend.setPos(MARGIN, height - MARGIN / 2 - legend.boundingRect().height())
+            bottom = top + 60
+        self._place_layers(top, bottom, col_w, base)
+        self._captions = []
+        for k, item in enumerate(self.columns):
+            caption = self._text(font, col_w - 8)
+            below = item.mapRectToScene(item.boundingRect()).bottom() + 4
+            caption.setPos(MARGIN + k * col_w + 4, min(below, bottom + 4))
+            self._captions.append(caption)
+        scene.addItem(self._connections)
+        self._connections.set_columns(self.columns)
+        self.resetTransform()
+        scene.setSceneRect(QRectF(0, 0, width, height))
+
+    def _place_layers(self, top: float, bottom: float, col_w: float, base: QColor) -> None:
+        """All units as circles when they fit; else the first ones as circles, all in a grid.
+
+        Small layers stay circles centred in the circle band, so connections stay short and
+        never cross a neighbour's grid.
+        """
+        radius = 8.0 if self.presentation else 6.0
+        pitch = 2 * radius + 5
+        body = bottom - top
+        fits_all = all(m.count <= min(MAX_CIRCLES, body // pitch) for m in self.marks)
+        band = body if fits_all else max(min(pitch * 2 + 18, body * 0.5), body * 0.4)
+        # Marks grow with the room: an 8×8 grid fills about the column (4 px to 28 px cells).
+        largest = int(min(40.0, max(12.0, min(col_w - 16, body - band) / 8)))
+        grid_top, grid_w, grid_h = top + band + 4, col_w - 16, bottom - (top + band + 4)
+
+        def circles_only(marks: LayerMarks) -> bool:
+            room = max(band, body if marks.count <= 8 else 0) // pitch
+            return marks.count <= min(MAX_CIRCLES, room)
+
+        # One cell size for every grid, so a grid's area is proportional to its layer's width;
+        # a narrow layer beside wide ones may still take cells up to 12 px, to stay visible.
+        fits = {
+            m.index: _grid_cell(m.count, grid_w, grid_h, largest)
+            for m in self.marks
+            if not circles_only(m)
+        }
+        common = min(fits.values(), default=largest)
+        self.columns = []
+        for k, marks in enumerate(self.marks):
+            cx = MARGIN + (k + 0.5) * col_w
+            item = LayerItem(marks, base)
+            grid, cols, cell = QRectF(), 1, 0
+            if circles_only(marks):
+                shown = marks.count
+                y0 = top + max(0.0, (band - shown * pitch) / 2) + pitch / 2
+            else:
+                shown = max(1, min(MAX_CIRCLES, int((band - 18) // pitch)))
+                y0 = top + pitch / 2
+                cell = max(common, min(fits[marks.index], 12))
+                cols = _grid_columns(marks.count, grid_w, grid_h, cell)
+                rows = min(math.ceil(marks.count / cols), int(grid_h // cell))
+                left = round(cx - cols * cell / 2)
+                grid = QRectF(left, round(grid_top), cols * cell, rows * cell)
+            centres = [QPointF(cx, y0 + j * pitch) for j in range(shown)]
+            item.place(centres, radius, grid, cols, cell if grid.height() else 0)
+            self.scene().addItem(item)
+            self.columns.append(item)
+
+    @staticmethod
+    def _worst_caption(font: QFont, col_w: float) -> float:
+        """Height a caption may need in this column width, with the widest digits it can get."""
+        doc = QGraphicsTextItem()
+        doc.setFont(font)
+        doc.setTextWidth(col_w - 8)
+        doc.setPlainText("input mask of layer 88: dropped 8,888/8,888 (100%); +8,888 more")
+        return doc.boundingRect().height()
+
+    def _header(self) -> str:
+        if self.inference:
+            return "Evaluate mode: dropout is off at inference — every unit is active"
+        if self.step is not None:
+            return f"Units dropped in training step {self.step} (the latest recorded step)"
+        return "Train to see which units dropout drops in each step"
+
+    def _restyle_text(self) -> None:
+        if self._title is not None:
+            self._title.setPlainText(self._header())
+        for item, caption in zip(self.columns, self._captions):
+            text = item.marks.caption
+            if item.more:
+                text += f"{'; ' if text else ''}+{item.more:,} more not shown"
+            if caption.toPlainText() != text:
+                caption.setPlainText(text)
 
     def resizeEvent(self, event: Any) -> None:
         super().resizeEvent(event)
-        self._fit()
+        if self.viewport().size() != self._built_size:
+            self.redraw()
 
-    @staticmethod
-    def _style_unit(disc: Any, cross: list[Any], view: UnitView) -> None:
-        dropped = view.noise is None and view.keep < 0.5
-        if view.noise is not None:
-            colour = QColor(ACTIVE)
-            colour.setAlphaF(0.15 + 0.85 * float(np.clip(view.noise / 2.0, 0.0, 1.0)))
-            disc.setPen(QPen(ACTIVE, 1.5))
-            disc.setBrush(QBrush(colour))
-        elif view.keep >= 0.999:
-            disc.setPen(QPen(ACTIVE.darker(130), 1.5))
-            disc.setBrush(QBrush(ACTIVE))
-        elif dropped:
-            disc.setPen(QPen(DROPPED, 1.5, Qt.PenStyle.DashLine))
-            disc.setBrush(QBrush(Qt.BrushStyle.NoBrush))
-        else:
-            colour = QColor(ACTIVE)
-            colour.setAlphaF(max(0.15, view.keep))
-            disc.setPen(QPen(ACTIVE, 1.5))
-            disc.setBrush(QBrush(colour))
-        for line in cross:
-            line.setPen(QPen(DROPPED, 1.5))
-            line.setVisible(dropped)
-            line.setToolTip(view.tooltip)
-        disc.setToolTip(view.tooltip)
-        disc.setData(0, view.keep)
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.PaletteChange):
+            self._built_for = None
+            self.redraw()
 
-    # export ---------------------------------------------------------------
+    # export ---------------------------------------------------------------------------------
     def export_png(self, path: Path, scale: float = 2.0) -> None:
         rect = self.scene().sceneRect()
         image = QImage(

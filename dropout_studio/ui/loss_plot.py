@@ -1,4 +1,8 @@
-"""Live loss curves: every epoch is stored at once, drawing is throttled to ~20 Hz."""
+"""Live loss curves: every epoch is stored at once, drawing is throttled to ~20 Hz.
+
+Epochs are drawn from 1 (the first finished epoch); the history CSV keeps Keras' 0-based
+``epoch`` column, and the axis title says so. The legend sits above the data, opaque.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +12,18 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from dropout_studio.core.runs import write_history_csv
+from dropout_studio.ui.plot_axes import fit_legend_row, legend_above, readable_plot
 
 TRAIN_PEN = pg.mkPen("#1f77b4", width=1)
 VAL_PEN = pg.mkPen("#d62728", width=1)
 GAP_PEN = pg.mkPen("#7f7f7f", width=1, style=Qt.PenStyle.DashLine)
+GAP_NAME = "gap (validation − training)"
+BATCH_NAME = "batch loss (sampled)"
+EPOCH_LABEL = "epoch (1 = first; the CSV's epoch column counts from 0)"
 
 
 class LossPlot(QWidget):
@@ -25,26 +34,26 @@ class LossPlot(QWidget):
         self.rows: list[dict[str, float]] = []
         self._dirty = False
         pg.setConfigOptions(antialias=False)
-        self.loss_plot = pg.PlotWidget()
-        self.loss_plot.setBackground(self.palette().base().color())
+        base, text = self.palette().base().color(), self.palette().text().color()
+        self.loss_plot = readable_plot()
+        self.loss_plot.setBackground(base)
         self.loss_plot.setLabel("left", "loss")
-        self.loss_plot.getAxis("left").enableAutoSIPrefix(False)
         self.loss_plot.setLabel("bottom", "epoch")
         self.loss_plot.showGrid(x=True, y=True, alpha=0.2)
-        legend = self.loss_plot.addLegend(offset=(-10, 10))
-        legend.setBrush(pg.mkBrush(255, 255, 255, 190))
+        self.legend = legend_above(self.loss_plot, base, text)
         self.train_curve = self.loss_plot.plot(pen=TRAIN_PEN, name="training loss")
         self.val_curve = self.loss_plot.plot(pen=VAL_PEN, name="validation loss")
-        self.gap_curve = self.loss_plot.plot(pen=GAP_PEN, name="gap (validation − training)")
+        self.gap_curve = self.loss_plot.plot(pen=GAP_PEN, name=GAP_NAME)
         self.batch_curve = self.loss_plot.plot(
             pen=None,
             symbol="o",
             symbolSize=3,
             symbolPen=None,
             symbolBrush=pg.mkBrush(31, 119, 180, 90),
-            name="batch loss (sampled)",
+            name=BATCH_NAME,
         )
         self.batch_curve.setVisible(False)
+        self.legend.removeItem(self.batch_curve)
         self.batch_points: list[tuple[float, float]] = []
         for curve in (self.train_curve, self.val_curve, self.gap_curve):
             curve.setDownsampling(auto=True, method="peak")
@@ -52,13 +61,13 @@ class LossPlot(QWidget):
         self.best_line = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen("#2ca02c", width=1))
         self.best_line.setVisible(False)
         self.loss_plot.addItem(self.best_line)
-        self.metric_plot = pg.PlotWidget()
-        self.metric_plot.setBackground(self.palette().base().color())
+        fit_legend_row(self.loss_plot)
+        self.metric_plot = readable_plot()
+        self.metric_plot.setBackground(base)
         self.metric_plot.setMinimumHeight(150)
         self.metric_plot.setMaximumHeight(220)
         self.metric_plot.setLabel("left", "accuracy")
-        self.metric_plot.getAxis("left").enableAutoSIPrefix(False)
-        self.metric_plot.setLabel("bottom", "epoch")
+        self.metric_plot.setLabel("bottom", EPOCH_LABEL)
         self.metric_plot.showGrid(x=True, y=True, alpha=0.2)
         self.metric_plot.setXLink(self.loss_plot)
         self.train_metric = self.metric_plot.plot(pen=TRAIN_PEN)
@@ -70,7 +79,7 @@ class LossPlot(QWidget):
         self.show_gap = QCheckBox("generalization gap")
         self.show_gap.setToolTip("Validation loss minus training loss: growing means overfitting")
         self.show_gap.setChecked(True)
-        self.show_gap.toggled.connect(self.gap_curve.setVisible)
+        self.show_gap.toggled.connect(self._on_show_gap_toggled)
         self.show_batches = QCheckBox("batch loss")
         self.show_batches.setToolTip(
             "Training loss of single batches, sampled ~20 times a "
@@ -96,8 +105,35 @@ class LossPlot(QWidget):
         self._timer.timeout.connect(self._redraw)
         self._timer.start()
 
+    def set_presentation(self, on: bool, font: QFont | None = None) -> None:
+        """Larger legend, tick labels and axis titles (``font``, else 14 pt) for a projector."""
+        size = font.pointSizeF() if font is not None and font.pointSizeF() > 0 else 14.0
+        normal = max(9.0, self.font().pointSizeF())
+        chosen = QFont(font if font is not None else self.font())
+        chosen.setPointSizeF(size if on else normal)
+        self.legend.setLabelTextSize(f"{chosen.pointSizeF():g}pt")
+        for label in (text for _, text in self.legend.items):
+            label.setText(label.text)  # re-render at the new size
+        for plot in (self.loss_plot, self.metric_plot):
+            for side in ("left", "bottom"):
+                plot.getAxis(side).setStyle(tickFont=chosen)
+                plot.getAxis(side).label.setFont(chosen)
+        fit_legend_row(self.loss_plot)
+
+    def _show_in_legend(self, curve: pg.PlotDataItem, name: str, on: bool) -> None:
+        """Hidden curves leave the legend (pyqtgraph would draw a crossed-out eye instead)."""
+        self.legend.removeItem(curve)
+        if on:
+            self.legend.addItem(curve, name)
+        fit_legend_row(self.loss_plot)
+
+    def _on_show_gap_toggled(self, on: bool) -> None:
+        self.gap_curve.setVisible(on)
+        self._show_in_legend(self.gap_curve, GAP_NAME, on)
+
     def _on_show_batches_toggled(self, on: bool) -> None:
         self.batch_curve.setVisible(on)
+        self._show_in_legend(self.batch_curve, BATCH_NAME, on)
         self._dirty = True
         self._redraw()
 
@@ -127,6 +163,7 @@ class LossPlot(QWidget):
                 pen=pg.mkPen(colour, width=1, style=Qt.PenStyle.DotLine),
                 name=f"{name} (validation)",
             )
+        fit_legend_row(self.loss_plot)
 
     def add_batch_loss(self, position: float, loss: float) -> None:
         """A sampled batch loss at ``position`` in epochs (1 = end of the first epoch)."""

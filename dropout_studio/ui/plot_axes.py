@@ -1,0 +1,116 @@
+"""Plot axes and legends that stay legible: no SI prefixes, log ticks that never collide.
+
+pyqtgraph labels every minor tick of a log axis spanning less than a decade or two (0.9, 0.8,
+0.7 … on top of each other) and rescales small values with SI prefixes ("(x0.001)"), which turns
+fractions and losses into puzzles. Any plot of the app can use these instead.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from typing import Any
+
+import pyqtgraph as pg
+from PySide6.QtGui import QColor, QFont, QFontMetricsF
+
+# Mantissas to label, from crowded to roomy; the first whose closest pair fits is used.
+LABEL_SETS = ((1,), (1, 3), (1, 2, 5), (1, 2, 3, 5), (1, 2, 3, 4, 5, 6, 7, 8, 9))
+
+
+class ReadableAxis(pg.AxisItem):
+    """An axis without SI prefixes whose log mode labels only ticks that have room."""
+
+    def __init__(self, orientation: str, **kwargs: Any) -> None:
+        super().__init__(orientation, **kwargs)
+        self.enableAutoSIPrefix(False)
+        self._labels: set[float] = set()
+
+    def _text_room(self) -> float:
+        font = self.style.get("tickFont") or QFont()
+        metrics = QFontMetricsF(font)
+        if self.orientation in ("left", "right"):
+            return metrics.height() + 4
+        return metrics.horizontalAdvance("0.0005") + 8
+
+    def logTickValues(self, minVal: float, maxVal: float, size: float, stdTicks: Any) -> Any:
+        """Labelled ticks at the mantissas that fit; the other 2…9 ticks drawn unlabelled."""
+        span = max(maxVal - minVal, 1e-9)
+        per_decade = size / span  # pixels per decade
+        room = self._text_room()
+        labelled: tuple[int, ...] = ()
+        step = max(1, math.ceil(room / max(per_decade, 1e-9)))
+        for mantissas in LABEL_SETS:
+            logs = [math.log10(m) for m in (*mantissas, 10)]
+            gap = min(b - a for a, b in itertools.pairwise(logs))
+            if gap * per_decade >= room:
+                labelled, step = mantissas, 1
+        major, minor = [], []
+        for decade in range(math.floor(minVal), math.ceil(maxVal) + 1):
+            for m in range(1, 10):
+                value = decade + math.log10(m)
+                if not minVal <= value <= maxVal:
+                    continue
+                if m in labelled or (m == 1 and decade % step == 0):
+                    major.append(value)
+                elif per_decade >= 30 or m == 1:
+                    minor.append(value)
+        if not major:  # a range inside one gap between mantissas: plain linear ticks
+            major = self._linear_in_log(minVal, maxVal, size, room)
+        self._labels = {round(v, 9) for v in major}
+        return [(None, major), (None, minor)]
+
+    @staticmethod
+    def _linear_in_log(low: float, high: float, size: float, room: float) -> list[float]:
+        """Evenly spaced plain values (…, 0.52, 0.54, …), labels at least 2 × ``room`` px apart."""
+        lo, hi = 10.0**low, 10.0**high
+        per_log = size / max(high - low, 1e-12)
+        exponent = math.floor(math.log10(max(hi - lo, 1e-300)))
+        for k in range(exponent - 2, exponent + 2):
+            for m in (1, 2, 5):
+                spacing = m * 10.0**k
+                if per_log * math.log10(hi / max(hi - spacing, 1e-300)) >= 2 * room:
+                    first = math.ceil(lo / spacing) * spacing
+                    count = int((hi - first) / spacing + 1e-9) + 1
+                    return [math.log10(first + i * spacing) for i in range(max(count, 0))]
+        return [low]
+
+    def logTickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        labels: set[float] = getattr(self, "_labels", set())
+        return [f"{10.0**v:.6g}" if round(v, 9) in labels else "" for v in values]
+
+
+def readable_plot(**kwargs: Any) -> pg.PlotWidget:
+    """A PlotWidget whose left and bottom axes are :class:`ReadableAxis`."""
+    axes = {side: ReadableAxis(side) for side in ("left", "bottom")}
+    return pg.PlotWidget(axisItems=axes, **kwargs)
+
+
+def legend_above(plot: pg.PlotWidget, base: QColor, text: QColor, columns: int = 3) -> Any:
+    """An opaque legend in the plot's title row, above the data: it can never cover a curve.
+
+    Curves added later with ``name=`` join it (pyqtgraph reads ``PlotItem.legend``); call
+    :func:`fit_legend_row` after adding or removing entries.
+    """
+    item = plot.getPlotItem()
+    legend = pg.LegendItem(
+        colCount=columns,
+        brush=pg.mkBrush(base),
+        pen=pg.mkPen(QColor(0, 0, 0, 40)),
+        labelTextColor=text,
+        horSpacing=14,
+    )
+    item.layout.removeItem(item.titleLabel)
+    item.titleLabel.setVisible(False)
+    item.layout.addItem(legend, 0, 1)
+    item.legend = legend
+    return legend
+
+
+def fit_legend_row(plot: pg.PlotWidget) -> None:
+    """Give the legend's row the height its entries need (the title row is 0 px otherwise)."""
+    item = plot.getPlotItem()
+    legend = item.legend
+    legend.updateSize()
+    height = legend.layout.preferredHeight() + 4 if legend.items else 0
+    item.layout.setRowFixedHeight(0, height)

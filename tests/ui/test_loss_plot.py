@@ -1,0 +1,125 @@
+"""The loss plot: plain numbers on the axes, log ticks with room, a legend beside the data."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from PySide6.QtGui import QFontMetricsF
+
+from dropout_studio.ui.loss_plot import LossPlot
+from dropout_studio.ui.plot_axes import ReadableAxis
+
+
+def history(epochs: int = 40, scale: float = 1.0) -> list[dict[str, float]]:
+    return [
+        {
+            "epoch": e,
+            "loss": scale * (1.6 * math.exp(-e / 8) + 0.05),
+            "val_loss": scale * (1.5 * math.exp(-e / 10) + 0.12),
+            "accuracy": 0.5 + e / 100,
+            "val_accuracy": 0.45 + e / 100,
+        }
+        for e in range(epochs)
+    ]
+
+
+@pytest.fixture
+def plot(qtbot):
+    view = LossPlot()
+    qtbot.addWidget(view)
+    view.resize(900, 560)
+    view.show()
+    return view
+
+
+def test_small_values_are_not_rescaled_with_si_prefixes(plot, qtbot):
+    plot.set_history(history(scale=1e-4))
+    qtbot.wait(20)
+    for widget in (plot.loss_plot, plot.metric_plot):
+        for side in ("left", "bottom"):
+            axis = widget.getAxis(side)
+            assert isinstance(axis, ReadableAxis)
+            assert axis.autoSIPrefixScale == 1.0
+            assert "(x" not in axis.labelString()
+
+
+def labelled_ticks(axis: ReadableAxis, low: float, high: float, size: float) -> list[float]:
+    levels = axis.tickValues(low, high, size)
+    out = []
+    for spacing, values in levels:
+        strings = axis.tickStrings(values, 1.0, spacing)
+        out += [v for v, s in zip(values, strings) if s]
+    return sorted(out)
+
+
+@pytest.mark.parametrize(
+    ("low", "high"),
+    [(0.02, 2.0), (0.5, 1.0), (0.05, 0.1), (1e-6, 10.0), (0.52, 0.58), (0.0101, 0.0109)],
+)
+@pytest.mark.parametrize("size", [120.0, 250.0, 500.0])
+def test_log_ticks_never_collide(plot, low, high, size):
+    plot.log_y.setChecked(True)
+    axis = plot.loss_plot.getAxis("left")
+    lo, hi = math.log10(low), math.log10(high)
+    ticks = labelled_ticks(axis, lo, hi, size)
+    assert ticks, "at least one labelled tick"
+    room = QFontMetricsF(axis.style.get("tickFont") or plot.font()).height()
+    pixels = np.diff(ticks) * size / (hi - lo)
+    assert (pixels >= room).all(), (ticks, pixels, room)
+
+
+def test_legend_is_opaque_and_outside_the_data(plot, qtbot):
+    plot.set_history(history())
+    plot.set_overlays({"run 1": ("#2ca02c", history())})
+    qtbot.wait(20)
+    legend = plot.legend
+    assert legend.brush().color().alpha() == 255
+    view_box = plot.loss_plot.getPlotItem().vb
+    overlap = legend.sceneBoundingRect().intersected(view_box.sceneBoundingRect())
+    assert overlap.height() <= 1
+    names = [label.text for _, label in legend.items]
+    assert "run 1 (validation)" in names
+    assert "batch loss (sampled)" not in names  # hidden curves leave the legend
+
+
+def test_hidden_curves_leave_the_legend_and_come_back(plot):
+    def names() -> list[str]:
+        return [label.text for _, label in plot.legend.items]
+
+    plot.show_batches.setChecked(True)
+    assert "batch loss (sampled)" in names()
+    plot.show_gap.setChecked(False)
+    assert "gap (validation − training)" not in names()
+    plot.show_gap.setChecked(True)
+    assert "gap (validation − training)" in names()
+
+
+def test_epochs_are_drawn_from_one_and_the_axis_says_the_csv_counts_from_zero(plot, tmp_path):
+    rows = history(5)
+    plot.set_history(rows)
+    xs, _ = plot.train_curve.getData()
+    assert xs[0] == 1
+    assert rows[0]["epoch"] == 0
+    assert "counts from 0" in plot.metric_plot.getAxis("bottom").labelString()
+    plot.export_csv(tmp_path / "h.csv")
+    assert (tmp_path / "h.csv").read_text().splitlines()[1].startswith("0")
+
+
+def test_log_scale_with_a_negative_gap_draws_without_warnings(plot, qtbot, recwarn):
+    rows = history(10)
+    rows[3]["val_loss"] = rows[3]["loss"] - 0.01  # a negative gap has no logarithm
+    plot.set_history(rows)
+    plot.log_y.setChecked(True)
+    plot.grab()
+    assert not [w for w in recwarn if "dropout_studio" in str(w.filename)]
+
+
+def test_presentation_mode_enlarges_legend_and_ticks(plot):
+    plot.set_presentation(True)
+    assert plot.legend.opts["labelTextSize"] == "14pt"
+    assert plot.loss_plot.getAxis("left").style["tickFont"].pointSizeF() == 14
+    before = plot.loss_plot.getPlotItem().layout.rowMaximumHeight(0)
+    plot.set_presentation(False)
+    assert plot.loss_plot.getPlotItem().layout.rowMaximumHeight(0) < before
