@@ -32,11 +32,21 @@ class ArmRun:
 
     @property
     def val_losses(self) -> np.ndarray:
-        return np.array([r.get("val_loss", math.nan) for r in self.result.history])
+        values = np.array([r.get("val_loss", math.nan) for r in self.result.history], dtype=float)
+        return values if len(values) else np.array([math.nan])
 
     @property
     def train_losses(self) -> np.ndarray:
-        return np.array([r.get("loss", math.nan) for r in self.result.history])
+        values = np.array([r.get("loss", math.nan) for r in self.result.history], dtype=float)
+        return values if len(values) else np.array([math.nan])
+
+
+def _best(values: np.ndarray) -> tuple[float, float]:
+    """(lowest finite value, its 1-based epoch), NaN for a run without a finite loss."""
+    if not np.isfinite(values).any():
+        return math.nan, math.nan
+    index = int(np.nanargmin(values))
+    return float(values[index]), float(index + 1)
 
 
 @dataclass
@@ -47,11 +57,17 @@ class ArmSummary:
     def _values(self, pick: Callable[[ArmRun], float]) -> np.ndarray:
         return np.array([pick(run) for run in self.runs], dtype=float)
 
+    @property
+    def seeds(self) -> int:
+        """Finished runs in this arm (fewer than asked for after a stop)."""
+        return len(self.runs)
+
     def stats(self) -> dict[str, float]:
-        """Mean and spread (standard deviation over seeds) of each reported number."""
+        """Mean and spread (standard deviation over seeds) of each reported number; NaN for an
+        arm without a finished run."""
         columns = {
-            "best_val_loss": lambda r: float(np.nanmin(r.val_losses)),
-            "best_epoch": lambda r: float(np.nanargmin(r.val_losses) + 1),
+            "best_val_loss": lambda r: _best(r.val_losses)[0],
+            "best_epoch": lambda r: _best(r.val_losses)[1],
             "final_gap": lambda r: float(r.val_losses[-1] - r.train_losses[-1]),
             "test_loss": lambda r: r.result.best_test_metrics.get("loss", math.nan),
             "test_accuracy": lambda r: r.result.best_test_metrics.get(
@@ -61,7 +77,7 @@ class ArmSummary:
         }
         out: dict[str, float] = {}
         for name, pick in columns.items():
-            values = self._values(pick)
+            values = self._values(pick) if self.runs else np.array([], dtype=float)
             out[name] = float(np.nanmean(values)) if np.isfinite(values).any() else math.nan
             out[name + "_std"] = float(np.nanstd(values)) if np.isfinite(values).any() else math.nan
         return out
@@ -103,7 +119,8 @@ def compare(
     stop: threading.Event | None = None,
 ) -> list[ArmSummary]:
     """Train every arm for seeds ``seed, seed+1, ...``; arms alternate within a seed so that
-    machine noise hits them alike. A stop request ends after the current run."""
+    machine noise hits them alike. A stop request ends the current run and drops it: the
+    summaries hold only finished runs (an arm may have fewer seeds than another, or none)."""
     stop = stop or threading.Event()
     summaries = {arm: ArmSummary(arm) for arm in arms}
     first = project.training.seed
@@ -114,6 +131,10 @@ def compare(
                 return list(summaries.values())
             configured = arm_project(project, arm).with_training(seed=seed)
             result = train(configured, data, on_event, stop, keep_best=True)
+            if result.status == "stopped" or not result.history:
+                # Cut short: its curve and best loss would skew the means. Only runs that
+                # finished are reported.
+                return list(summaries.values())
             summaries[arm].runs.append(ArmRun(seed, result))
             if on_run is not None:
                 on_run(arm, seed, result)

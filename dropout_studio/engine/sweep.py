@@ -26,6 +26,7 @@ from dropout_studio.core.spec import DropoutSpec, LayerSpec
 from dropout_studio.engine.data import load_dataset
 from dropout_studio.engine.train import train
 
+STOPPED = "sweep stopped by request"
 METRICS = ("val_loss", "val_loss_std", "val_loss_min", "val_loss_max", "test_loss", "best_epoch")
 
 
@@ -90,7 +91,7 @@ class DropoutSweepTuner(keras_tuner.engine.base_tuner.BaseTuner):
 
     def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> dict[str, float]:
         if self.stop.is_set():
-            raise keras_tuner.errors.FatalError("sweep stopped by request")
+            raise keras_tuner.errors.FatalError(STOPPED)
         values = dict(trial.hyperparameters.values)
         configured = trial_project(self.project, self.plan, values)
         best, tests, epochs = [], [], []
@@ -100,6 +101,9 @@ class DropoutSweepTuner(keras_tuner.engine.base_tuner.BaseTuner):
             result = train(
                 configured.with_training(seed=seed), data, None, self.stop, keep_best=True
             )
+            if result.status == "stopped" or self.stop.is_set():
+                # Cut short: not a result. The trial is not completed, so it is left out.
+                raise keras_tuner.errors.FatalError(STOPPED)
             val = np.array([r.get("val_loss", math.nan) for r in result.history])
             if not len(val) or not np.isfinite(val).any():
                 raise keras_tuner.errors.FailedTrialError(result.message or "no finite loss")
@@ -149,7 +153,8 @@ def run_sweep(
     """Run (or, in a distributed worker, take part in) the sweep; returns the finished trials.
 
     In distributed mode the chief only serves the oracle and returns every trial when the
-    workers are done; a worker returns an empty list.
+    workers are done; a worker returns an empty list. A stop request ends the current trial
+    without recording it and returns the trials finished so far (no error).
     """
     stop = stop or threading.Event()
     distributed = "KERASTUNER_ORACLE_IP" in os.environ
@@ -171,7 +176,12 @@ def run_sweep(
         project_name="tuner",
         overwrite=not distributed,
     )
-    tuner.search(verbose=0)
+    try:
+        tuner.search(verbose=0)
+    except keras_tuner.errors.FatalError:
+        if not stop.is_set():
+            raise
+        # A requested stop: the finished trials are the result (the cut one is not completed).
     if distributed and os.environ.get("KERASTUNER_TUNER_ID") != "chief":
         return []
     return trials_table(tuner.oracle)

@@ -79,13 +79,17 @@ def self_test(timeout: float = 300.0) -> int:
     window = MainWindow(
         ProjectDocument(project),
         settings=QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat),
-        autosave_file=folder / "autosave.json",
+        autosave_folder=folder / "autosave",
     )
-    window.confirm_discard = lambda: True  # type: ignore[method-assign]
+    window.files.confirm_discard = lambda: True  # type: ignore[method-assign]
     window.show()
     failures: list[str] = []
-    window.loader.failed.connect(lambda message, details: failures.append(message))
-    window.controller.failed.connect(lambda message, details: failures.append(message))
+    outcomes: list[object] = []
+    window.engine.failed.connect(lambda message, details: failures.append(message))
+    window.runner.started.connect(
+        lambda job: job.errored.connect(lambda message, details: failures.append(message))
+    )
+    window.training.trained.connect(outcomes.append)
     window.start_engine_loading()
     end = time.time() + timeout
 
@@ -97,9 +101,10 @@ def self_test(timeout: float = 300.0) -> int:
     spin(lambda: window.engine_info is not None)
     if window.engine_info is not None:
         window.train()
-        spin(lambda: window.controller.last_result is not None and not window.controller.running)
-    result = window.controller.last_result
+        spin(lambda: bool(outcomes) and window.runner.current is None)
+    result = window.training.last.result if window.training.last else None
     window.close()
+    window.runner.wait(30_000)
     if failures or result is None or result.status != "finished":
         sys.stdout.write(
             f"self-test FAILED: {failures or (result.status if result else 'timed out')}\n"

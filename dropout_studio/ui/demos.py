@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import Any
 
-from dropout_studio.core.project import Project
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QAction, QFont, QKeySequence
+from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QWidget
+
+from dropout_studio.core.project import Project, load_preset
 from dropout_studio.core.spec import DropoutSpec
 
 
@@ -71,3 +76,65 @@ DEMOS = (
         "their spreads.",
     ),
 )
+
+
+class DemosController(QObject):
+    """Demos ▸ each demo (a project plus what to do next) and presentation mode."""
+
+    def __init__(
+        self,
+        replace_project: Callable[[Project], bool],
+        dock: QDockWidget,
+        views: tuple[Any, Any],
+        parent: QWidget,
+    ) -> None:
+        super().__init__(parent)
+        self.replace_project = replace_project
+        self.dock = dock
+        self.panel = QLabel()
+        self.panel.setWordWrap(True)
+        self.panel.setMargin(8)
+        dock.setWidget(self.panel)
+        dock.hide()
+        self.loss_plot, self.diagram = views
+        self.demo_actions = []
+        for index, demo in enumerate(DEMOS):
+            action = QAction(demo.title, parent)
+            action.triggered.connect(lambda _=False, i=index: self.start_demo(i))
+            self.demo_actions.append(action)
+        self.presentation_action = QAction("&Presentation mode", parent)
+        self.presentation_action.setShortcut(QKeySequence("F11"))
+        self.presentation_action.setCheckable(True)
+        self.presentation_action.setToolTip("Larger fonts and plots for a class or a talk")
+        self.presentation_action.toggled.connect(self.set_presentation)
+        self._normal_font: QFont | None = None
+
+    def start_demo(self, index: int) -> bool:
+        demo = DEMOS[index]
+        project = load_preset(demo.preset)
+        if demo.adjust is not None:
+            project = demo.adjust(project)
+        if not self.replace_project(project):
+            return False
+        self.panel.setText(
+            f"<h3>{demo.title}</h3><p>{demo.explanation}</p><p><b>Next:</b> {demo.next_step}</p>"
+        )
+        self.dock.show()
+        return True
+
+    def set_presentation(self, on: bool) -> None:
+        app = QApplication.instance()
+        if not isinstance(app, QApplication):
+            return
+        if self._normal_font is None:
+            self._normal_font = app.font()
+        font = QFont(self._normal_font)
+        if on:
+            font.setPointSizeF(self._normal_font.pointSizeF() * 1.5)
+        app.setFont(font)
+        for plot in (self.loss_plot.loss_plot, self.loss_plot.metric_plot):
+            for side in ("left", "bottom"):
+                plot.getAxis(side).setStyle(tickFont=font)
+                plot.getAxis(side).label.setFont(font)
+        self.diagram.setFont(font)
+        self.diagram.set_presentation(on)

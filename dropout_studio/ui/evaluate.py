@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -15,6 +16,29 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+
+def output_is_probability(project: Any) -> bool:
+    """True when the last layer ends in softmax or sigmoid; otherwise the model outputs logits."""
+    layers = project.network.layers
+    return bool(layers) and layers[-1].option("activation") in ("softmax", "sigmoid")
+
+
+def probabilities(outputs: np.ndarray) -> np.ndarray:
+    """Logits to probabilities: softmax over several outputs, sigmoid for a single one."""
+    z = np.asarray(outputs, dtype="float64")
+    if z.shape[-1] == 1:
+        return 1.0 / (1.0 + np.exp(-z))
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def with_probabilities(evaluation: Any, project: Any) -> Any:
+    """The evaluation with predictions as probabilities when a classifier outputs logits."""
+    if evaluation.confusion is None or output_is_probability(project):
+        return evaluation
+    return replace(evaluation, predictions=probabilities(evaluation.predictions))
 
 
 class EvaluatePanel(QWidget):
@@ -47,6 +71,17 @@ class EvaluatePanel(QWidget):
         layout.addWidget(self.matrix, 1)
         layout.addLayout(row)
         layout.addWidget(self.prediction)
+
+    def clear(self) -> None:
+        """Forget the evaluation of a model that no longer belongs to the project."""
+        self.data = self.evaluation = None
+        self.summary.setText(
+            "Train a model to evaluate it on the held-out test set. Dropout "
+            "is off when the model predicts."
+        )
+        self.matrix.setRowCount(0)
+        self.matrix.setColumnCount(0)
+        self.prediction.setText("")
 
     def show_evaluation(self, data: Any, evaluation: Any) -> None:
         self.data, self.evaluation = data, evaluation

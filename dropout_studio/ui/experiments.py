@@ -1,21 +1,17 @@
-"""Experiments in the window: compare with vs without dropout, and rate / size sweeps.
+"""Experiment dialogs and views: compare with vs without dropout, and rate / size sweeps.
 
-Both run on a worker thread over an immutable project snapshot, report each finished run as it
-arrives (partial results stay on screen), and stop on request after the current run.
+The views draw finished runs as they arrive; after a stop they show only what finished (see
+``ui/experiment_control.py`` for the jobs).
 """
 
 from __future__ import annotations
 
 import math
-import threading
-import traceback
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -30,29 +26,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dropout_studio.core.project import Project
-from dropout_studio.ui.controller import WorkerOwner
-
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
-
-
-class ExperimentRunner(WorkerOwner):
-    """Runs one experiment function on a thread: ``work(stop, report) -> result``."""
-
-    reported = Signal(object)  # partial result (one finished run or trial)
-    finished = Signal(object)
-    failed = Signal(str, str)
-
-    def start(self, work: Callable[[threading.Event, Callable[[Any], None]], Any]) -> None:
-        self._start_thread(self._run, work)
-
-    def _run(self, work: Callable[..., Any], stop: threading.Event) -> None:
-        try:
-            result = work(stop, self.reported.emit)
-        except Exception as exc:
-            self.failed.emit(f"{type(exc).__name__}: {exc}", traceback.format_exc())
-            return
-        self.finished.emit(result)
 
 
 def _ok_cancel(dialog: QDialog, accept: Callable[[], None]) -> QDialogButtonBox:
@@ -215,9 +189,11 @@ class CompareView(QWidget):
                 name=f"{arm} ({len(series)} seeds)",
             )
 
-    def show_summaries(self, summaries: list[Any]) -> None:
+    def show_summaries(self, summaries: list[Any], stopped: bool = False) -> None:
+        """The table of finished runs; after a stop, arms may have fewer seeds (or none)."""
         header = [
             "arm",
+            "seeds",
             "best val loss",
             "best epoch",
             "final gap",
@@ -230,23 +206,34 @@ class CompareView(QWidget):
             st = summary.stats()
 
             def cell(key: str, digits: int = 4, st: dict[str, float] = st) -> str:
+                if not math.isfinite(st[key]):
+                    return "–"
                 return f"{st[key]:.{digits}f} ± {st[key + '_std']:.{digits}f}"
 
             rows.append(
                 [
                     summary.arm,
+                    str(len(summary.runs)),
                     cell("best_val_loss"),
                     cell("best_epoch", 1),
                     cell("final_gap"),
                     cell("test_loss"),
                     cell("test_accuracy"),
-                    f"{st['wall_time_s']:.1f}",
+                    f"{st['wall_time_s']:.1f}" if math.isfinite(st["wall_time_s"]) else "–",
                 ]
             )
         _fill_table(self.table, rows, header)
+        self.runs = {s.arm: [run.result for run in s.runs] for s in summaries if s.runs}
+        self._draw()
+        seeds = ", ".join(f"{s.arm} {len(s.runs)}" for s in summaries)
         self.status.setText(
-            "Compare finished: lower best validation loss is better; the test "
-            "set was not used to choose anything."
+            (
+                f"Compare stopped: only finished runs are shown (seeds per arm: {seeds})."
+                if stopped
+                else "Compare finished"
+            )
+            + ": lower best validation loss is better; the test set was not used to choose "
+            "anything."
         )
 
 
@@ -265,19 +252,39 @@ class SweepView(QWidget):
             "Experiments ▸ Sweep tries several rates (and training-set sizes) with KerasTuner."
         )
         self.status.setWordWrap(True)
+        self.table = QTableWidget()
         layout = QVBoxLayout(self)
         layout.addWidget(self.status)
-        layout.addWidget(self.plot, 1)
+        layout.addWidget(self.plot, 2)
+        layout.addWidget(self.table, 1)
         self.rows: list[dict[str, Any]] = []
 
     def clear(self) -> None:
         self.rows = []
         self.plot.clear()
+        self.table.setRowCount(0)
+
+    def _fill_table(self) -> None:
+        header = ["layer", "rate", "train size", "best val loss", "± std", "test loss", "epoch"]
+        rows = [
+            [
+                str(r["layer"] + 1) if "layer" in r else "all",
+                f"{r['rate']:.2f}",
+                str(r["train_size"] or "all"),
+                f"{r.get('val_loss', math.nan):.4f}",
+                f"{r.get('val_loss_std', math.nan):.4f}",
+                f"{r.get('test_loss', math.nan):.4f}",
+                f"{r.get('best_epoch', math.nan):.1f}",
+            ]
+            for r in self.rows
+        ]
+        _fill_table(self.table, rows, header)
 
     def add_trial(self, row: dict[str, Any]) -> None:
         self.rows.append(row)
         self.status.setText(f"{len(self.rows)} points finished")
         self._draw()
+        self._fill_table()
 
     def _draw(self) -> None:
         self.plot.clear()
@@ -304,48 +311,19 @@ class SweepView(QWidget):
                 )
             )
 
-    def finish(self, rows: list[dict[str, Any]]) -> None:
-        if rows:
+    def finish(self, rows: list[dict[str, Any]], stopped: bool = False) -> None:
+        """The finished trials (the table the sweep returned) replace the running picture."""
+        self.rows = list(rows)
+        self._draw()
+        self._fill_table()
+        if not rows:
+            self.status.setText("Sweep stopped before any point finished.")
+        else:
             best = min(rows, key=lambda r: r["val_loss"])
             self.status.setText(
-                f"Sweep finished: best rate {best['rate']:.2f} (train size "
+                ("Sweep stopped: " if stopped else "Sweep finished: ")
+                + f"{len(rows)} points; best rate {best['rate']:.2f} (train size "
                 f"{best['train_size'] or 'all'}), validation loss "
                 f"{best['val_loss']:.4f}; test loss {best['test_loss']:.4f} "
                 "is reported only."
             )
-
-
-def compare_work(
-    project: Project, arms: tuple[str, ...], seeds: int, project_file: Path | None
-) -> Callable[..., Any]:
-    def work(stop: threading.Event, report: Callable[[Any], None]) -> Any:
-        from dropout_studio.engine.compare import compare
-
-        return compare(
-            project,
-            seeds,
-            arms,
-            project_file,
-            on_run=lambda arm, seed, result: report((arm, seed, result)),
-            stop=stop,
-        )
-
-    return work
-
-
-def sweep_work(
-    project: Project,
-    rates: tuple[float, ...],
-    sizes: tuple[int, ...],
-    seeds: int,
-    per_layer: bool,
-    folder: Path,
-    project_file: Path | None,
-) -> Callable[..., Any]:
-    def work(stop: threading.Event, report: Callable[[Any], None]) -> Any:
-        from dropout_studio.engine.sweep import SweepPlan, run_sweep
-
-        plan = SweepPlan(rates=rates, sizes=sizes, seeds=seeds, per_layer=per_layer)
-        return run_sweep(project, plan, folder, project_file, report, stop)
-
-    return work

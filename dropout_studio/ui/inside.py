@@ -115,6 +115,16 @@ class InsideView(QWidget):
         layout.addLayout(grid, 3)
         layout.addWidget(self.table, 1)
 
+    def clear(self, text: str = "Train a model, then analyse it.") -> None:
+        """Forget results of a model that is gone (another project or another run)."""
+        self.report = None
+        for plot in (self.mc_plot, self.map_plot, self.corr_plot, self.feature_plot):
+            plot.clear()
+        self.table.setRowCount(0)
+        self.table.setColumnCount(3)
+        self.table.setHorizontalHeaderLabels(["layer", "zero activations", "mean activation"])
+        self.summary.setText(text)
+
     def show_report(self, report: InsideReport) -> None:
         self.report = report
         self._draw_mc()
@@ -211,17 +221,33 @@ class InsideView(QWidget):
 
 
 def analyse(
-    model: Any, data: Any, index: int, samples: int, input_shape: tuple[int, ...]
+    model: Any,
+    data: Any,
+    index: int,
+    samples: int,
+    input_shape: tuple[int, ...],
+    from_logits: bool = False,
 ) -> InsideReport:
-    """All Inside-tab numbers for one model (runs off the GUI thread)."""
+    """All Inside-tab numbers for one model (runs off the GUI thread).
+
+    ``from_logits``: the classifier's last layer has no softmax/sigmoid, so every Monte Carlo
+    sample is turned into probabilities before means and entropies are taken."""
     from dropout_studio.engine import analysis
+    from dropout_studio.ui.evaluate import probabilities
+
+    def mc(x: np.ndarray, n: int) -> np.ndarray:
+        out = analysis.mc_dropout(model, x, n)
+        return probabilities(out) if from_logits and data.class_names else out
 
     x_test = data.x_test if len(data.x_test) else data.x_val
     index = min(index, len(x_test) - 1)
-    mc = analysis.mc_dropout(model, x_test[index : index + 1], samples)[:, 0]
+    mc_samples = mc(x_test[index : index + 1], samples)[:, 0]
     grid = None
     if data.x_train.ndim == 2 and data.x_train.shape[1] == 2:
-        xs, ys, uncertainty = analysis.decision_grid(model, data.x_train, 50, min(samples, 20))
+        low, high = data.x_train.min(axis=0) - 0.5, data.x_train.max(axis=0) + 0.5
+        xs, ys = np.linspace(low[0], high[0], 50), np.linspace(low[1], high[1], 50)
+        plane = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2).astype("float32")
+        uncertainty = analysis.predictive_uncertainty(mc(plane, min(samples, 20)))
         grid = (xs, ys, uncertainty.entropy)
     probe = data.x_val[:512]
     sparsity = analysis.activation_sparsity(model, probe)
@@ -237,8 +263,8 @@ def analyse(
     return InsideReport(
         class_names=list(data.class_names),
         sample_index=index,
-        mc_mean=mc.mean(axis=0),
-        mc_std=mc.std(axis=0),
+        mc_mean=mc_samples.mean(axis=0),
+        mc_std=mc_samples.std(axis=0),
         grid=grid,
         sparsity=sparsity,
         correlations=corr,

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -47,8 +47,6 @@ PALETTE = [
 
 class DatasetPanel(QGroupBox):
     """Dataset choice, the small-data ``train_size`` slider, and a preview of the samples."""
-
-    preview_requested = Signal()
 
     def __init__(
         self, document: ProjectDocument, edit: Editor, parent: QWidget | None = None
@@ -127,7 +125,7 @@ class DatasetPanel(QGroupBox):
         self.test.editingFinished.connect(
             lambda: self._commit(test_split=round(self.test.value(), 2))
         )
-        document.subscribe(self._on_document_changed)
+        document.subscribe(self._on_document_changed, ("dataset", "replaced"))
         self._on_document_changed(document)
 
     def _on_document_changed(self, document: ProjectDocument) -> None:
@@ -158,7 +156,6 @@ class DatasetPanel(QGroupBox):
         self.test.setValue(ds.test_split)
         for w in widgets:
             w.blockSignals(False)
-        self.preview_requested.emit()
 
     def _commit(self, **changes: Any) -> None:
         ds = self.document.project.dataset
@@ -304,7 +301,7 @@ class TrainingPanel(QGroupBox):
             lambda _: self._commit(optimizer=self.optimizer.currentText())
         )
         self.device.activated.connect(lambda _: self._commit(device=self.device.currentText()))
-        document.subscribe(self._on_document_changed)
+        document.subscribe(self._on_document_changed, ("training", "replaced"))
         self._on_document_changed(document)
 
     def set_devices(self, devices: list[str]) -> None:

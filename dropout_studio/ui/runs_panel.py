@@ -1,4 +1,8 @@
-"""The run history of the open project: list, show/hide, colour, rename, delete, overlay."""
+"""The run history of the open project: list, show/hide, colour, rename, delete, overlay.
+
+The folder is read by a ``runs`` job (off the GUI thread); a newer refresh wins over an older
+one. Each run keeps its own colour; ticks and colours follow a rename and clear with the project.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from dropout_studio.core.runs import RunRecord, delete_run, list_runs, rename_run
+from dropout_studio.ui.jobs import JobRunner
 
 PALETTE = ["#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#2ca02c"]
 
@@ -29,10 +34,18 @@ class RunsPanel(QWidget):
     """Checked runs are overlaid on the loss plot in their colour."""
 
     overlays_changed = Signal(object)  # dict name -> (colour, history)
+    refreshed = Signal()  # the list now shows the folder's runs
 
-    def __init__(self, folder_of: Callable[[], Path | None], parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        folder_of: Callable[[], Path | None],
+        runner: JobRunner | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.folder_of = folder_of
+        self.runner = runner
+        self._generation = 0
         self.records: dict[str, RunRecord] = {}
         self.colours: dict[str, str] = {}
         self.tree = QTreeWidget()
@@ -62,12 +75,39 @@ class RunsPanel(QWidget):
         self.ask_name: Callable[[str], str | None] = self._ask_name
 
     def refresh(self) -> None:
+        """Read the runs folder off the GUI thread (parsing every run's files takes time)."""
         folder = self.folder_of()
-        checked = {
-            name
-            for name, item in self._items().items()
-            if item.checkState(0) == Qt.CheckState.Checked
-        }
+        self._generation += 1
+        generation = self._generation
+        if folder is None:
+            self._fill(None, [])
+            return
+        if self.runner is None:
+            self._fill(folder, list_runs(folder))
+            return
+        job = self.runner.start("runs", lambda _ctx: list_runs(folder))
+        job.returned.connect(
+            lambda records: self._fill(folder, records) if generation == self._generation else None
+        )
+        job.errored.connect(lambda message, _details: self.info.setText(f"⛔ {message}"))
+
+    def reset(self) -> None:
+        """Another project: forget the previous project's runs, ticks and colours."""
+        self.colours.clear()
+        self.tree.clear()
+        self.records = {}
+        self._emit_overlays()
+        self.refresh()
+
+    def _colour(self, name: str) -> str:
+        if name not in self.colours:
+            used = list(self.colours.values())
+            free = [c for c in PALETTE if c not in used]
+            self.colours[name] = free[0] if free else PALETTE[len(used) % len(PALETTE)]
+        return self.colours[name]
+
+    def _fill(self, folder: Path | None, records: list[RunRecord]) -> None:
+        checked = self.checked_names()
         self.tree.blockSignals(True)
         self.tree.clear()
         self.records = {}
@@ -76,11 +116,11 @@ class RunsPanel(QWidget):
                 "Save the project to keep its runs: they go to runs/ beside the project file."
             )
         else:
-            records = list_runs(folder)
             self.info.setText(f"{len(records)} runs in {folder}")
-            for k, record in enumerate(records):
+            for record in reversed(records):  # oldest first: colours keep their order
+                self._colour(record.name)
+            for record in records:
                 self.records[record.name] = record
-                colour = self.colours.setdefault(record.name, PALETTE[k % len(PALETTE)])
                 item = QTreeWidgetItem(
                     [
                         record.name,
@@ -94,12 +134,20 @@ class RunsPanel(QWidget):
                 item.setCheckState(
                     0, Qt.CheckState.Checked if record.name in checked else Qt.CheckState.Unchecked
                 )
-                item.setForeground(0, QBrush(QColor(colour)))
+                item.setForeground(0, QBrush(QColor(self.colours[record.name])))
                 self.tree.addTopLevelItem(item)
         for column in range(5):
             self.tree.resizeColumnToContents(column)
         self.tree.blockSignals(False)
         self._emit_overlays()
+        self.refreshed.emit()
+
+    def checked_names(self) -> set[str]:
+        return {
+            name
+            for name, item in self._items().items()
+            if item.checkState(0) == Qt.CheckState.Checked
+        }
 
     def _items(self) -> dict[str, QTreeWidgetItem]:
         items = {}
@@ -149,7 +197,15 @@ class RunsPanel(QWidget):
         except (ValueError, OSError) as exc:
             QMessageBox.warning(self, "Rename run", str(exc))
             return
+        was_checked = record.name in self.checked_names()
         self.colours[name] = self.colours.pop(record.name)
+        item = self._items().get(record.name)
+        if item is not None:  # the tick and colour follow the new name
+            self.tree.blockSignals(True)
+            item.setText(0, name)
+            self.tree.blockSignals(False)
+            if was_checked:
+                item.setCheckState(0, Qt.CheckState.Checked)
         self.refresh()
 
     def delete_selected(self) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import math
+import signal
+import threading
 
 import numpy as np
 import pytest
@@ -63,3 +65,49 @@ def test_cli_compare_writes_table_and_chart(tmp_path, capsys):
     assert all(float(row["best_val_loss"]) > 0 for row in rows)
     assert (out / "compare.png").stat().st_size > 1000
     assert "best val loss" in capsys.readouterr().out
+
+
+def test_a_stopped_compare_keeps_only_finished_runs():
+    stop = threading.Event()
+    finished = []
+
+    def on_run(arm, seed, result):
+        finished.append(arm)
+        stop.set()  # stop while the next run starts: it is cut short and dropped
+
+    summaries = compare(
+        tiny_project(epochs=3), seeds=2, arms=("dropout", "no dropout"), on_run=on_run, stop=stop
+    )
+    assert finished == ["dropout"]
+    assert [s.seeds for s in summaries] == [1, 0]
+    assert math.isfinite(summaries[0].stats()["best_val_loss"])
+    assert math.isnan(summaries[1].stats()["best_val_loss"])  # no run: NaN, no exception
+
+
+def test_a_compare_stopped_in_its_first_epoch_reports_nothing():
+    stop = threading.Event()
+    stop.set()
+    summaries = compare(tiny_project(epochs=3), seeds=1, stop=stop)
+    assert [s.seeds for s in summaries] == [0, 0]
+    assert all(math.isnan(s.stats()["best_epoch"]) for s in summaries)
+
+
+def test_cli_compare_ctrl_c_prints_what_finished(tmp_path, capsys, monkeypatch):
+    import dropout_studio.engine.compare as engine_compare
+
+    real_train, calls = engine_compare.train, []
+
+    def interrupted_train(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            signal.raise_signal(signal.SIGINT)  # Ctrl-C during the second run
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(engine_compare, "train", interrupted_train)
+    path = tmp_path / "tiny.json"
+    save_project(tiny_project(epochs=3), path)
+    assert main(["compare", str(path), "--seeds", "2", "--out", str(tmp_path / "c")]) == 0
+    captured = capsys.readouterr()
+    assert "Traceback" not in captured.err
+    assert "stopped: finished runs per arm (seeds): dropout 1, no dropout 0" in captured.err
+    assert (tmp_path / "c" / "compare.csv").exists()

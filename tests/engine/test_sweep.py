@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import csv
 import os
+import signal
 import socket
 import subprocess
 import sys
+import threading
 
 import pytest
 
+from dropout_studio.cli import main
 from dropout_studio.core.project import load_preset, save_project
 from dropout_studio.engine.sweep import SweepPlan, run_sweep, trial_project, write_sweep_csv
 from tests.engine.helpers import tiny_project
@@ -108,3 +111,48 @@ def test_distributed_chief_and_two_workers_on_localhost(tmp_path):
     assert sorted(float(r["rate"]) for r in rows) == [0.0, 0.25, 0.5]
     trials_run = sum(err.count("best validation loss") for _, err in worker_out)
     assert trials_run == 3  # the workers ran every trial; the chief only served the oracle
+
+
+def test_a_stopped_sweep_returns_the_finished_trials_without_an_error(tmp_path, monkeypatch):
+    import dropout_studio.engine.sweep as engine_sweep
+
+    stop = threading.Event()
+    real_train, calls = engine_sweep.train, []
+
+    def train_then_stop(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            stop.set()  # a stop request in the middle of the second trial
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(engine_sweep, "train", train_then_stop)
+    seen = []
+    plan = SweepPlan(rates=(0.0, 0.3, 0.5), sizes=(0,), seeds=1)
+    rows = run_sweep(tiny_project(epochs=2), plan, tmp_path, on_trial=seen.append, stop=stop)
+    assert len(rows) == 1  # the cut-short trial is not recorded as complete
+    assert len(seen) == 1
+    assert rows[0]["rate"] == 0.0
+
+
+def test_cli_sweep_ctrl_c_prints_what_finished(tmp_path, capsys, monkeypatch):
+    import dropout_studio.engine.sweep as engine_sweep
+
+    real_train, calls = engine_sweep.train, []
+
+    def interrupted_train(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 2:
+            signal.raise_signal(signal.SIGINT)
+        return real_train(*args, **kwargs)
+
+    monkeypatch.setattr(engine_sweep, "train", interrupted_train)
+    path = tmp_path / "tiny.json"
+    save_project(tiny_project(epochs=2), path)
+    out = tmp_path / "sweep"
+    args = ["sweep", str(path), "--out", str(out), "--rates", "0", "0.3", "0.5", "--seeds", "1"]
+    code = main(args)
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "Traceback" not in captured.err
+    assert "stopped: 1 of 3 points finished" in captured.err
+    assert (out / "sweep.csv").exists()

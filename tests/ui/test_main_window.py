@@ -2,89 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
-import threading
-import time
-from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QMessageBox, QSpinBox
 
-from dropout_studio.core.spec import dropout_name
-from dropout_studio.engine.train import TrainingEvent
-
-
-@dataclass
-class FakeResult:
-    status: str
-    history: list
-    masks: dict
-    model: Any = None
-    test_metrics: dict = field(default_factory=dict)
-    message: str = ""
-
-
-def fake_masks(project, step):
-    """Masks shaped like the engine's records for every dropout layer of the project."""
-    rng = np.random.default_rng(step)
-    report = project.check()
-    out = {}
-    for i, layer in enumerate(project.network.layers):
-        if layer.dropout.active:
-            units = report.layers[i].output_shape[-1]
-            keep = (rng.random(units) >= layer.dropout.rate).astype("float32")
-            out[dropout_name(i, layer)] = {
-                "last_mask": keep,
-                "step": step,
-                "mode": "dropout",
-                "drop_frequency": np.full(units, layer.dropout.rate),
-            }
-    return out
-
-
-def fake_runner(epochs_delay: float = 0.0, until_stopped: bool = False):
-    def run(project, emit, stop):
-        emit(TrainingEvent("started", metrics={"epochs": project.training.epochs}))
-        history = []
-        epoch = 0
-        while epoch < project.training.epochs or until_stopped:
-            if stop.is_set():
-                return FakeResult("stopped", history, fake_masks(project, epoch))
-            row = {
-                "epoch": epoch,
-                "loss": 1 / (epoch + 1),
-                "val_loss": 1.2 / (epoch + 1),
-                "accuracy": 0.5,
-                "val_accuracy": 0.5,
-            }
-            history.append(row)
-            emit(TrainingEvent("epoch_ended", epoch=epoch, metrics=row))
-            emit(
-                TrainingEvent(
-                    "progress",
-                    epoch=epoch,
-                    batch=3,
-                    step=epoch * 3,
-                    metrics={"loss": 1 / (epoch + 1)},
-                )
-            )
-            emit(
-                TrainingEvent(
-                    "masks_recorded",
-                    epoch=epoch,
-                    step=epoch * 3 + 3,
-                    masks=fake_masks(project, epoch),
-                )
-            )
-            time.sleep(epochs_delay)
-            epoch += 1
-        return FakeResult("finished", history, fake_masks(project, epoch))
-
-    return run
+from tests.ui.fakes import fake_masks, fake_trainer, start_training
 
 
 def rows(window):
@@ -182,13 +108,13 @@ def test_save_and_reopen(make_window, tmp_path):
     window.properties.input_dropout.setValue(0.35)
     window.properties.input_dropout.editingFinished.emit()
     path = tmp_path / "seq.json"
-    assert window._save_to(path)
+    assert window.files.save_to(path)
     assert not window.document.dirty
     assert "seq.json" in window.windowTitle()
     other = make_window()
-    assert other.open_path(path)
+    assert other.files.open_path(path)
     assert other.document.project == window.document.project
-    assert str(path.resolve()) in other._recent()
+    assert str(path.resolve()) in other.files.recent()
 
 
 def test_opening_a_broken_file_shows_a_message_and_keeps_the_project(make_window, tmp_path):
@@ -196,18 +122,18 @@ def test_opening_a_broken_file_shows_a_message_and_keeps_the_project(make_window
     before = window.document.project
     path = tmp_path / "broken.json"
     path.write_text("{ not json")
-    assert not window.open_path(path)
+    assert not window.files.open_path(path)
     boxes = [b for b in window.findChildren(QMessageBox) if b.objectName() == "errorBox"]
     assert "is not valid JSON" in boxes[-1].text()
     assert window.document.project == before
 
 
 def test_fake_training_fills_curves_and_diagram(make_window, qtbot):
-    window = make_window(runner=fake_runner())
+    window = make_window(trainer=fake_trainer())
     window.document.set_project(window.document.project.with_training(epochs=5))
-    with qtbot.waitSignal(window.controller.finished, timeout=10_000):
-        window.train_action.trigger()
-    qtbot.waitUntil(lambda: len(window.loss_plot.rows) == 5)
+    with qtbot.waitSignal(window.training.trained, timeout=10_000):
+        start_training(window)
+    assert len(window.loss_plot.rows) == 5
     assert window.progress.format() == "finished"
     items = window.diagram.unit_items["dense_3"]
     keeps = {item.data(0) for item in items}
@@ -216,43 +142,38 @@ def test_fake_training_fills_curves_and_diagram(make_window, qtbot):
 
 
 def test_stop_keeps_the_finished_epochs(make_window, qtbot):
-    window = make_window(runner=fake_runner(0.02, until_stopped=True))
-    window.train_action.trigger()
+    window = make_window(trainer=fake_trainer(0.02, until_stopped=True))
+    job = start_training(window)
     qtbot.waitUntil(lambda: len(window.loss_plot.rows) >= 3, timeout=10_000)
-    with qtbot.waitSignal(window.controller.finished, timeout=5_000) as blocker:
+    with qtbot.waitSignals([job.returned, job.finished], order="strict", timeout=5_000):
         window.stop_action.trigger()
-    assert blocker.args[0].status == "stopped"
+    assert job.result.result.status == "stopped"
     assert len(window.loss_plot.rows) >= 3
     assert window.train_action.isEnabled()
-
-
-def test_closing_during_training_stops_cleanly(make_window, qtbot):
-    window = make_window(runner=fake_runner(0.02, until_stopped=True))
-    window.train_action.trigger()
-    qtbot.waitUntil(lambda: window.controller.running)
-    started = time.perf_counter()
-    window.close()
-    assert not window.controller.running
-    assert time.perf_counter() - started < 5
+    assert not window.stop_action.isEnabled()
 
 
 def test_a_failing_run_shows_a_message_with_details(make_window, qtbot):
-    def broken(project, emit, stop):
+    def broken(project, data, on_event, stop):
         raise RuntimeError("out of GPU memory")
 
-    window = make_window(runner=broken)
-    with qtbot.waitSignal(window.controller.failed, timeout=5_000):
-        window.train_action.trigger()
+    window = make_window(trainer=broken)
+    job = start_training(window)
+    with qtbot.waitSignals([job.errored, job.finished], order="strict", timeout=5_000):
+        pass
     boxes = [b for b in window.findChildren(QMessageBox) if b.objectName() == "errorBox"]
     assert "out of GPU memory" in boxes[-1].text()
+    assert "Traceback" in boxes[-1].detailedText()
     assert "RuntimeError" in boxes[-1].detailedText()
     assert window.train_action.isEnabled()
+    assert not window.stop_action.isEnabled()
+    assert window.progress.format() == "failed"
 
 
 def test_evaluate_mode_shows_every_unit_active(make_window, qtbot):
-    window = make_window(runner=fake_runner())
-    with qtbot.waitSignal(window.controller.finished, timeout=10_000):
-        window.train_action.trigger()
+    window = make_window(trainer=fake_trainer())
+    with qtbot.waitSignal(window.training.trained, timeout=10_000):
+        start_training(window)
     window.evaluate_action.trigger()
     assert window.diagram.inference
     keeps = {item.data(0) for items in window.diagram.unit_items.values() for item in items}
@@ -262,46 +183,74 @@ def test_evaluate_mode_shows_every_unit_active(make_window, qtbot):
 @pytest.mark.slow
 def test_real_engine_trains_and_draws_recorded_masks(make_window, qtbot):
     window = make_window("digits-mlp", engine_ready=False)
-    assert not window.train_action.isEnabled()
     window.start_engine_loading()
     qtbot.waitUntil(lambda: window.engine_info is not None, timeout=60_000)
     assert window.train_action.isEnabled()
     window.document.set_project(window.document.project.with_training(epochs=3))
-    with qtbot.waitSignal(window.controller.finished, timeout=120_000) as blocker:
-        window.train_action.trigger()
-    result = blocker.args[0]
+    with qtbot.waitSignal(window.training.trained, timeout=120_000) as blocker:
+        start_training(window)
+    outcome = blocker.args[0]
+    result = outcome.result
     assert result.status == "finished"
     assert len(window.loss_plot.rows) == 3
     recorded = result.masks["dense_2_dropout"]["last_mask"]
     drawn = [item.data(0) for item in window.diagram.unit_items["dense_2"]]
     np.testing.assert_array_equal(drawn, recorded[: len(drawn)])
-    assert window.export_model_actions["keras"].isEnabled()
-    qtbot.waitUntil(lambda: window.evaluate_panel.evaluation is not None, timeout=30_000)
+    assert window.exports.model_actions["keras"].isEnabled()
     matrix = window.evaluate_panel.evaluation.confusion
     assert matrix.shape == (10, 10)
     assert matrix.sum() == len(window.evaluate_panel.data.x_test)
     assert "Test set" in window.evaluate_panel.summary.text()
     window.evaluate_panel.sample.setValue(3)
     assert window.evaluate_panel.prediction.text().startswith("sample 3: true class")
-    assert threading.active_count() >= 1
     assert window.diagram.step == max(m["step"] for m in result.masks.values())
-    assert Qt  # keep the Qt import meaningful for readers grepping enums
+
+
+def crash(window):
+    """What a killed process leaves: its autosave file, with nobody holding the slot's lock."""
+    from dropout_studio.core.files import release_lock
+
+    slot = window.files.slot
+    release_lock(slot._lock_fd)
+    os.close(slot._lock_fd)
+    slot._lock_fd = None
+    window.files.slot = None
 
 
 def test_autosave_is_offered_back_after_a_crash(make_window, tmp_path):
     crashed = make_window()
     crashed.stack_editor.select(2)
     crashed.stack_editor.remove_selected()
-    crashed.autosave()
-    assert (tmp_path / "autosave.json").exists()
+    crashed.files.autosave()
+    left = crashed.files.slot.path
+    assert left.exists()
+    other = make_window()
+    assert not other.recover_autosave(ask=lambda text: True)  # a live instance's: not offered
+    crash(crashed)
     questions = []
     fresh = make_window()
     assert fresh.recover_autosave(ask=lambda text: questions.append(text) or True)
     assert fresh.document.project == crashed.document.project
     assert fresh.document.dirty
     assert "did not close normally" in questions[0]
-    assert fresh._save_to(tmp_path / "recovered.json")
-    assert not (tmp_path / "autosave.json").exists()
+    assert not left.exists()  # now in the fresh instance's own slot
+    assert fresh.files.save_to(tmp_path / "recovered.json")
+    assert not fresh.files.slot.path.exists()
+
+
+def test_autosave_of_a_saved_project_recovers_onto_its_file(make_window, tmp_path):
+    crashed = make_window("small-data")
+    assert crashed.files.save_to(tmp_path / "mine.json")
+    crashed.document.set_project(crashed.document.project.with_training(epochs=7))
+    crashed.files.autosave()
+    crash(crashed)
+    fresh = make_window()
+    questions = []
+    assert fresh.recover_autosave(ask=lambda text: questions.append(text) or True)
+    assert str((tmp_path / "mine.json").resolve()) in questions[0]
+    assert fresh.document.path == (tmp_path / "mine.json").resolve()
+    assert fresh.document.project.training.epochs == 7
+    assert fresh.document.dirty
 
 
 def test_drag_and_drop_reorder_goes_through_undo(make_window):
@@ -347,33 +296,42 @@ def test_diagram_exports_png_and_svg(make_window, tmp_path):
 
 
 def test_batch_losses_are_plotted_when_asked(make_window, qtbot):
-    window = make_window(runner=fake_runner())
-    with qtbot.waitSignal(window.controller.finished, timeout=10_000):
-        window.train_action.trigger()
+    window = make_window(trainer=fake_trainer())
+    with qtbot.waitSignal(window.training.trained, timeout=10_000):
+        start_training(window)
     window.loss_plot.show_batches.setChecked(True)
-    assert len(window.loss_plot.batch_points) == 20  # fake runner: one progress per epoch
+    assert len(window.loss_plot.batch_points) == 20  # fake trainer: one progress per epoch
     assert window.loss_plot.batch_curve.isVisible()
 
 
-def test_runs_panel_lists_overlays_renames_and_deletes(make_window, tmp_path):
+def test_runs_panel_lists_overlays_renames_and_deletes(make_window, tmp_path, qtbot):
     from tests.core.test_runs import make_run
 
     window = make_window()
-    assert window._save_to(tmp_path / "p.json")
+    panel = window.runs_panel
+    with qtbot.waitSignal(panel.refreshed):
+        assert window.files.save_to(tmp_path / "p.json")
     make_run(tmp_path / "runs", "first", [0.9, 0.4, 0.6])
     make_run(tmp_path / "runs", "second", [0.8, 0.7])
-    panel = window.runs_panel
-    panel.refresh()
+    with qtbot.waitSignal(panel.refreshed):
+        panel.refresh()
     assert set(panel.records) == {"first", "second"}
-    panel.set_checked("first", True)
-    assert set(window.loss_plot.overlay_curves) == {"first"}
+    assert panel.colours["first"] != panel.colours["second"]  # each run its own colour
+    panel.set_checked("second", True)
+    assert set(window.loss_plot.overlay_curves) == {"second"}
+    colour = panel.colours["second"]
     panel.tree.setCurrentItem(panel._items()["second"])
     panel.ask_name = lambda current: "renamed"
-    panel.rename_selected()
+    with qtbot.waitSignal(panel.refreshed):
+        panel.rename_selected()
     assert set(panel.records) == {"first", "renamed"}
+    assert panel.checked_names() == {"renamed"}  # renaming keeps the overlay ticked
+    assert panel.colours["renamed"] == colour
+    assert set(window.loss_plot.overlay_curves) == {"renamed"}
     panel.tree.setCurrentItem(panel._items()["renamed"])
     panel.confirm = lambda question: True
-    panel.delete_selected()
+    with qtbot.waitSignal(panel.refreshed):
+        panel.delete_selected()
     assert set(panel.records) == {"first"}
     assert not (tmp_path / "runs" / "renamed").exists()
 
@@ -393,3 +351,21 @@ def test_experiment_dialogs_validate_their_input(qtbot):
     qtbot.addWidget(compare)
     compare.early.setChecked(True)
     assert compare.arms() == ("dropout", "no dropout", "early stopping")
+
+
+def test_property_fields_keep_precise_values(make_window):
+    window = make_window()
+    window.stack_editor.select(2)
+    props = window.properties
+    props.rate_spin.setValue(0.125)
+    props.rate_spin.editingFinished.emit()
+    props.l2.setValue(1e-6)
+    props.l2.editingFinished.emit()
+    layer = window.document.project.network.layers[2]
+    assert layer.dropout.rate == pytest.approx(0.125)
+    assert layer.l2 == pytest.approx(1e-6)
+    assert props.rate_spin.maximum() < 1.0  # the rate's maximum is exclusive
+    window.stack_editor.select(0)
+    window.stack_editor.select(2)  # shown again from the project: nothing rounded
+    assert props.rate_spin.value() == pytest.approx(0.125)
+    assert props.l2.value() == pytest.approx(1e-6)

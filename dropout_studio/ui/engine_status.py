@@ -1,0 +1,174 @@
+"""Loading the engine (TensorFlow) and previewing the dataset, both as jobs.
+
+The engine job imports TensorFlow and the engine modules (3–4 s) off the GUI thread; sklearn is
+imported only when the dataset needs it. The preview runs only when the dataset spec changed, at
+most one at a time, never during an exclusive job; a newer request replaces an older one, and
+a result for a spec that is no longer current is dropped. The preview's dataset is kept in a
+:class:`DataCache` so that a run of the same spec skips generating it again.
+"""
+
+from __future__ import annotations
+
+import gc
+import threading
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QLabel, QWidget
+
+from dropout_studio.core.datasets import DatasetSpec
+from dropout_studio.core.document import ProjectDocument
+from dropout_studio.ui.errors import error_box
+from dropout_studio.ui.jobs import Job, JobContext, JobRunner
+from dropout_studio.ui.panels import DatasetPanel
+from dropout_studio.ui.state import WorkState
+
+Key = tuple[DatasetSpec, int, str]
+
+
+class DataCache:
+    """The last dataset built, by (spec, seed, project file); shared by preview and training."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entry: tuple[Key, Any] | None = None
+
+    @staticmethod
+    def key(spec: DatasetSpec, seed: int, path: Path | None) -> Key:
+        """Built-in and synthetic sets do not depend on where the project file is."""
+        local = spec.source in ("builtin", "synthetic")
+        return (spec, seed, "" if local or path is None else str(path.resolve()))
+
+    def get(self, spec: DatasetSpec, seed: int, path: Path | None) -> Any:
+        with self._lock:
+            entry = self._entry
+        if entry is not None and entry[0] == self.key(spec, seed, path):
+            return entry[1]
+        return None
+
+    def put(self, spec: DatasetSpec, seed: int, path: Path | None, data: Any) -> None:
+        if spec.source in ("builtin", "synthetic"):  # file sets may be large: not kept twice
+            with self._lock:
+                self._entry = (self.key(spec, seed, path), data)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entry = None
+
+
+def load_engine(needs_sklearn: bool) -> dict[str, Any]:
+    """Every heavy import happens here, not in the first run (a module initialising under the
+    GIL mid-training stalled the window for ~250 ms)."""
+    if needs_sklearn:
+        import sklearn.datasets  # noqa: F401
+
+    from dropout_studio.engine import data, evaluate, export, train  # noqa: F401
+    from dropout_studio.engine.runtime import configure_devices, versions
+
+    return {**versions(), "devices": configure_devices()}
+
+
+class EngineController(QObject):
+    """Starts the engine job and keeps the dataset preview current."""
+
+    loaded = Signal(object)  # versions and devices
+    failed = Signal(str, str)
+
+    def __init__(
+        self,
+        document: ProjectDocument,
+        runner: JobRunner,
+        state: WorkState,
+        cache: DataCache,
+        panel: DatasetPanel,
+        label: QLabel,
+        parent: QWidget,
+    ) -> None:
+        super().__init__(parent)
+        self.document, self.runner, self.state, self.cache = document, runner, state, cache
+        self.panel, self.label, self.parent_widget = panel, label, parent
+        self.engine_job: Job | None = None
+        self.preview_job: Job | None = None
+        self.previewed: Key | None = None  # the spec the panel shows (or is being built)
+        self.label.setText("Loading TensorFlow…")
+        self.label.setToolTip("Training is available once the engine has loaded")
+        document.subscribe(lambda _doc: self.request_preview(), ("dataset", "replaced", "path"))
+        runner.changed.connect(self.request_preview)
+
+    def start(self) -> None:
+        if self.engine_job is not None or self.state.engine == "ready":
+            return
+        needs_sklearn = self.document.project.dataset.source == "builtin"
+        self.engine_job = self.runner.start("engine", lambda _ctx: load_engine(needs_sklearn))
+        self.engine_job.returned.connect(self._on_engine_returned)
+        self.engine_job.errored.connect(self._on_engine_errored)
+
+    def _on_engine_returned(self, info: dict[str, Any]) -> None:
+        # TensorFlow leaves ~10^6 long-lived objects; a full collection of them held the GIL
+        # for ~200 ms mid-training. Freezing moves them out of the collector's sight.
+        gc.collect()
+        gc.freeze()
+        devices = info.get("devices", ["cpu"])
+        gpu = "GPU" if any(d.startswith("gpu") for d in devices) else "CPU only"
+        self.label.setText(
+            f"TensorFlow {info.get('tensorflow', '?')} · Keras {info.get('keras')} · {gpu}"
+        )
+        self.state.engine_info = info
+        self.state.set(engine="ready")
+        self.loaded.emit(info)
+        self.request_preview()
+
+    def _on_engine_errored(self, message: str, details: str) -> None:
+        self.label.setText("TensorFlow failed to load: training unavailable")
+        self.state.set(engine="failed")
+        text = (
+            f"TensorFlow could not be loaded ({message}). Training is unavailable; "
+            "editing and saving still work."
+        )
+        self.failed.emit(text, details)
+        error_box(self.parent_widget, text, details).show()
+
+    # preview --------------------------------------------------------------------------
+    def request_preview(self) -> None:
+        """Build the preview of the current dataset spec if it is not shown yet."""
+        if self.state.engine != "ready" or self.runner.current is not None:
+            return  # never during training: asked again when the job ends
+        if self.preview_job is not None:
+            return  # one at a time: asked again when it ends
+        project, path = self.document.project, self.document.path
+        key = DataCache.key(project.dataset, project.training.seed, path)
+        if self.previewed is not None and self.previewed[::2] == key[::2]:
+            return  # only a dataset-spec (or project file) change rebuilds it
+        self.previewed = key
+        spec, seed = project.dataset, project.training.seed
+        job = self.runner.start("preview", lambda ctx: self._build(spec, seed, path, ctx))
+        job.returned.connect(lambda data: self._on_preview_returned(key, data))
+        job.errored.connect(lambda message, _details: self._on_preview_errored(key, message))
+        job.finished.connect(self._on_preview_finished)
+        self.preview_job = job
+
+    def _build(self, spec: DatasetSpec, seed: int, path: Path | None, _ctx: JobContext) -> Any:
+        data = self.cache.get(spec, seed, path)
+        if data is None:
+            from dropout_studio.engine.data import load_dataset
+
+            data = load_dataset(spec, seed, path)
+            self.cache.put(spec, seed, path, data)
+        return data
+
+    def _current(self, key: Key) -> bool:
+        project, path = self.document.project, self.document.path
+        return DataCache.key(project.dataset, project.training.seed, path)[::2] == key[::2]
+
+    def _on_preview_returned(self, key: Key, data: Any) -> None:
+        if self._current(key):
+            self.panel.show_data(data)
+
+    def _on_preview_errored(self, key: Key, message: str) -> None:
+        if self._current(key):
+            self.panel.show_error(message)
+
+    def _on_preview_finished(self) -> None:
+        self.preview_job = None
+        self.request_preview()  # a newer spec may have come in meanwhile

@@ -1,0 +1,190 @@
+"""One way to run long work: jobs on a dedicated thread pool, with one busy state.
+
+Every long task (engine loading, dataset preview, training, compare, sweep, twin, analysis,
+export, reading the runs folder) is a function ``work(context) -> result`` run by
+:class:`JobRunner`. A job reports partial results with ``context.report(event)`` and checks
+``context.stop`` (the engine's ``threading.Event``). Its signals, all delivered in the GUI thread:
+
+- ``progressed(event)`` for each report, in order;
+- then exactly one of ``returned(result)`` or ``errored(message, traceback)``;
+- then, always, ``finished()``.
+
+The runner's busy state (``runner.current``, the one *exclusive* job: train, compare, sweep,
+twin) is cleared before ``returned``/``errored`` are emitted, so no slot ever has to ask whether a
+thread is still alive (the "Train stays disabled" race). The pool has its own threads (at least
+4): Qt's global pool is limited to the core count, and a preview or an export must not wait for
+a training to end. They are Python threads (``ThreadPoolExecutor``), not ``QThreadPool``
+threads: PySide gives a pool thread a fresh Python thread state for every runnable, and
+TensorFlow's per-thread eager context then no longer matched its C++ half (a training started
+on the thread that had just imported TensorFlow crashed with a segmentation fault).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import traceback
+import weakref
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as wait_for
+from typing import Any, Literal
+
+from PySide6.QtCore import QObject, Signal, Slot
+
+log = logging.getLogger("dropout_studio")
+
+JobKind = Literal[
+    "engine", "preview", "train", "compare", "sweep", "twin", "analysis", "export", "runs"
+]
+EXCLUSIVE: frozenset[str] = frozenset({"train", "compare", "sweep", "twin"})
+RUNNERS: weakref.WeakSet[JobRunner] = weakref.WeakSet()  # every live runner (tests check them)
+
+
+class JobContext:
+    """What a job's function receives: the stop flag and a way to report partial results."""
+
+    def __init__(self, job: Job) -> None:
+        self._job = job
+        self.stop: threading.Event = job.stop_event
+
+    def report(self, event: Any) -> None:
+        """Deliver ``event`` to ``job.progressed`` in the GUI thread (safe from any thread)."""
+        self._job._worker_reported.emit(event)
+
+    @property
+    def stopped(self) -> bool:
+        return self.stop.is_set()
+
+
+class Job(QObject):
+    """One run of a function; lives in the GUI thread, its function runs in the pool."""
+
+    progressed = Signal(object)
+    returned = Signal(object)
+    errored = Signal(str, str)  # message, traceback
+    finished = Signal()
+    _worker_reported = Signal(object)
+    _worker_ended = Signal(object)
+
+    def __init__(self, kind: str, function: Callable[[JobContext], Any], runner: JobRunner):
+        super().__init__()
+        self.kind = kind
+        self.function = function
+        self.stop_event = threading.Event()
+        self.running = True
+        self.result: Any = None
+        self.error: tuple[str, str] | None = None
+        self._runner = runner
+        self._worker_reported.connect(self._on_worker_reported)
+        self._worker_ended.connect(self._on_worker_ended)
+
+    def stop(self) -> None:
+        """Ask the function to stop (cooperative: it keeps and returns its partial result)."""
+        self.stop_event.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self.stop_event.is_set()
+
+    def execute(self) -> None:
+        """Runs in a pool thread; its last act is one queued signal, never a widget call."""
+        outcome: tuple[Any, ...]
+        try:
+            outcome = ("returned", self.function(JobContext(self)))
+        except BaseException as exc:
+            outcome = ("errored", describe(exc), traceback.format_exc())
+        self._worker_ended.emit(outcome)
+
+    @Slot(object)
+    def _on_worker_reported(self, event: Any) -> None:
+        if self.running:
+            self.progressed.emit(event)
+
+    @Slot(object)
+    def _on_worker_ended(self, outcome: tuple[Any, ...]) -> None:
+        self.running = False
+        self._runner._ended(self)  # the busy state is cleared first
+        try:
+            if outcome[0] == "returned":
+                self.result = outcome[1]
+                self.returned.emit(outcome[1])
+            else:
+                self.error = (outcome[1], outcome[2])
+                log.error("%s job failed: %s\n%s", self.kind, outcome[1], outcome[2])
+                self.errored.emit(outcome[1], outcome[2])
+        finally:
+            self.finished.emit()
+            self._runner._forget(self)
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line message: expected errors (ValueError family) as they are, others typed."""
+    if isinstance(exc, ValueError | RuntimeError) and type(exc).__module__.startswith(
+        "dropout_studio"
+    ):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+class JobRunner(QObject):
+    """Starts jobs on its own pool and owns the busy state (the current exclusive job)."""
+
+    changed = Signal()  # an exclusive job started or ended
+    started = Signal(object)  # Job (any kind)
+
+    def __init__(self, threads: int = 6, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.threads = max(4, threads)
+        self.pool = ThreadPoolExecutor(self.threads, thread_name_prefix="dropout-studio-job")
+        self._futures: set[Future[None]] = set()
+        self.current: Job | None = None
+        self._jobs: list[Job] = []
+        RUNNERS.add(self)
+
+    @property
+    def busy(self) -> bool:
+        return self.current is not None
+
+    def jobs(self, kind: str | None = None) -> list[Job]:
+        return [j for j in self._jobs if kind is None or j.kind == kind]
+
+    def start(self, kind: str, function: Callable[[JobContext], Any]) -> Job:
+        """Start a job; an exclusive one while another runs is a programming error."""
+        exclusive = kind in EXCLUSIVE
+        if exclusive and self.current is not None:
+            raise RuntimeError(f"cannot start {kind}: {self.current.kind} is running")
+        job = Job(kind, function, self)
+        self._jobs.append(job)
+        if exclusive:
+            self.current = job
+        self.started.emit(job)
+        if exclusive:
+            self.changed.emit()
+        future = self.pool.submit(job.execute)
+        self._futures.add(future)
+        future.add_done_callback(self._futures.discard)
+        return job
+
+    def stop(self) -> None:
+        """The one Stop: ask the current exclusive job to stop."""
+        if self.current is not None:
+            self.current.stop()
+
+    def stop_all(self) -> None:
+        for job in list(self._jobs):
+            job.stop()
+
+    def wait(self, timeout_ms: int = 10_000) -> bool:
+        """Block until the pool is idle (tests and benchmarks only, never the window)."""
+        _done, running = wait_for(list(self._futures), timeout=timeout_ms / 1000)
+        return not running
+
+    def _ended(self, job: Job) -> None:
+        if job is self.current:
+            self.current = None
+            self.changed.emit()
+
+    def _forget(self, job: Job) -> None:
+        if job in self._jobs:
+            self._jobs.remove(job)

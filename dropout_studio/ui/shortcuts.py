@@ -1,0 +1,59 @@
+"""Undo and redo keys that reach the project from inside a property field.
+
+A line edit or spin box takes Ctrl+Z / Ctrl+Shift+Z for its own undo even when it has nothing
+to undo (its text was just set from the project), so the window's Undo never fired while the
+cursor sat in a field. This filter lets the key through to the window's actions whenever the
+field itself has nothing to undo or redo.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QEvent, QObject
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import QAbstractSpinBox, QLineEdit, QWidget
+
+
+def unique_shortcuts(*keys: QKeySequence | str) -> list[QKeySequence]:
+    """Each key once: binding the same sequence twice makes Qt call it ambiguous."""
+    out: list[QKeySequence] = []
+    for key in keys:
+        sequence = QKeySequence(key)
+        if not sequence.isEmpty() and sequence not in out:
+            out.append(sequence)
+    return out
+
+
+def _line_edit(widget: QObject) -> QLineEdit | None:
+    if isinstance(widget, QLineEdit):
+        return widget
+    if isinstance(widget, QAbstractSpinBox):
+        return widget.findChild(QLineEdit)
+    return None
+
+
+class ProjectUndoKeys(QObject):
+    """Installed on the application; acts only on fields inside ``window``."""
+
+    def __init__(self, window: QWidget, undo: QAction, redo: QAction) -> None:
+        super().__init__(window)
+        self.window, self.undo, self.redo = window, undo, redo
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() != QEvent.Type.ShortcutOverride or not isinstance(event, QKeyEvent):
+            return False
+        edit = _line_edit(watched)
+        if (
+            edit is None
+            or not isinstance(watched, QWidget)
+            or not self.window.isAncestorOf(watched)
+        ):
+            return False
+        combo = QKeySequence(event.keyCombination())
+        if combo in self.undo.shortcuts():
+            local = edit.isUndoAvailable()
+        elif combo in self.redo.shortcuts():
+            local = edit.isRedoAvailable()
+        else:
+            return False
+        # Consumed without being accepted: Qt then runs the window's shortcut instead.
+        return not local

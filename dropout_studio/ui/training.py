@@ -1,0 +1,283 @@
+"""The training binder: Train / Stop / Evaluate mode, one training job, and its views.
+
+Train snapshots the project (immutable) and starts a ``train`` job on the job runner; pressed
+while TensorFlow loads, it queues that snapshot and starts it once the engine is ready (Stop
+cancels the queue at once). The job loads the data (or reuses the preview's), calls the engine's
+``train(project, data, on_event, stop)``, writes the run folder of a saved project, and evaluates
+on the test set, all off the GUI thread. A failure to write the run folder is reported as such:
+the finished epochs are still shown.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QProgressBar, QStatusBar, QWidget
+
+from dropout_studio.core.document import ProjectDocument
+from dropout_studio.core.project import Project
+from dropout_studio.ui.diagram import NetworkDiagram
+from dropout_studio.ui.engine_status import DataCache
+from dropout_studio.ui.errors import error_box
+from dropout_studio.ui.evaluate import EvaluatePanel, with_probabilities
+from dropout_studio.ui.jobs import Job, JobContext, JobRunner, describe
+from dropout_studio.ui.loss_plot import LossPlot
+from dropout_studio.ui.state import WorkState
+
+log = logging.getLogger("dropout_studio")
+Trainer = Callable[[Project, Any, Callable[[Any], None], Any], Any]
+
+
+@dataclass
+class TrainOutcome:
+    """What one training job returns: the engine's result and what came after it."""
+
+    project: Project
+    result: Any  # engine TrainingResult (or a test double with the same fields)
+    data: Any  # engine Dataset
+    evaluation: Any = None  # engine Evaluation with probabilities, or None
+    run_folder: Path | None = None
+    save_error: str = ""
+
+
+@dataclass(frozen=True)
+class DataLoaded:
+    summary: str
+
+
+class TrainingBinder(QObject):
+    """Owns the Train, Stop and Evaluate mode actions and the one training job."""
+
+    trained = Signal(object)  # TrainOutcome (finished, early stopped, stopped or NaN-failed)
+
+    def __init__(
+        self,
+        document: ProjectDocument,
+        runner: JobRunner,
+        state: WorkState,
+        cache: DataCache,
+        views: tuple[LossPlot, NetworkDiagram, EvaluatePanel],
+        progress: QProgressBar,
+        status: QStatusBar,
+        parent: QWidget,
+        trainer: Trainer | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.document, self.runner, self.state, self.cache = document, runner, state, cache
+        self.loss_plot, self.diagram, self.evaluate_panel = views
+        self.progress, self.status, self.parent_widget = progress, status, parent
+        self.trainer = trainer
+        self.job: Job | None = None
+        self.queued: tuple[Project, Path | None] | None = None
+        self.last: TrainOutcome | None = None
+        self.epochs_planned = 0
+        self.steps_per_epoch = 1
+        self.started_at = 0.0
+        self._pending_masks: Any = None
+        self.train_action = self._action("▶ Train", self.train, "Ctrl+Return")
+        self.stop_action = self._action("■ Stop", self.stop, "Esc")
+        self.evaluate_action = QAction("Evaluate mode", parent)
+        self.evaluate_action.setCheckable(True)
+        self.evaluate_action.setToolTip("Show the network as it predicts: dropout off")
+        self.evaluate_action.toggled.connect(self.diagram.set_inference)
+        state.register("train", self.train_action)
+        state.register("stop", self.stop_action)
+        self.timer = QTimer(self)
+        self.timer.setInterval(100)
+        self.timer.timeout.connect(self._draw_pending_masks)
+        self.timer.start()
+        self.progress.setFormat("idle")
+        document.subscribe(self._on_document_replaced, ("replaced",))
+
+    def _action(self, text: str, slot: Callable[[], None], key: str) -> QAction:
+        action = QAction(text, self.parent_widget)
+        action.setShortcut(QKeySequence(key))
+        action.triggered.connect(lambda _=False: slot())
+        return action
+
+    # commands -------------------------------------------------------------------
+    def train(self) -> None:
+        """Start (or, while TensorFlow loads, queue) a run of the project as it is now."""
+        if not self.train_action.isEnabled():
+            return
+        snapshot = (self.document.project, self.document.path)
+        self.evaluate_action.setChecked(False)
+        self.loss_plot.clear()
+        self.evaluate_panel.clear()  # it described the previous model
+        self.progress.setRange(0, 0)
+        if self.state.engine != "ready":
+            self.queued = snapshot
+            self.progress.setFormat("queued: waiting for TensorFlow…")
+            self.status.showMessage("Train pressed: the run starts once TensorFlow has loaded")
+            self.state.set(queued=True)
+            return
+        self._start(*snapshot)
+
+    def stop(self) -> None:
+        """The one Stop: cancels a queued run at once, or asks the running job to stop."""
+        if self.queued is not None:
+            self.queued = None
+            self.progress.setRange(0, 1)
+            self.progress.setFormat("cancelled")
+            self.state.set(queued=False)
+        elif self.runner.current is not None:
+            self.runner.stop()
+            self.progress.setFormat("stopping…")
+
+    def on_engine_ready(self) -> None:
+        if self.queued is not None:
+            project, path = self.queued
+            self.queued = None
+            self.state.queued = False  # the job takes over as the busy state
+            self._start(project, path)
+
+    def on_engine_failed(self) -> None:
+        if self.queued is not None:
+            self.stop()
+
+    # the job ------------------------------------------------------------------------
+    def _start(self, project: Project, path: Path | None) -> None:
+        self.epochs_planned = project.training.epochs
+        self.started_at = time.perf_counter()
+        self.progress.setFormat("preparing…")
+        job = self.runner.start("train", lambda ctx: self._work(project, path, ctx))
+        job.progressed.connect(self._on_job_progressed)
+        job.returned.connect(self._on_job_returned)
+        job.errored.connect(self._on_job_errored)
+        self.job = job
+
+    def _work(self, project: Project, path: Path | None, ctx: JobContext) -> TrainOutcome:
+        """Runs in the pool: never touches a widget, only reports and returns."""
+        data = self.cache.get(project.dataset, project.training.seed, path)
+        if data is None:
+            from dropout_studio.engine.data import load_dataset
+
+            data = load_dataset(project.dataset, project.training.seed, path)
+            self.cache.put(project.dataset, project.training.seed, path, data)
+        ctx.report(DataLoaded(data.summary()))
+        folder = None
+        if path is not None:
+            from dropout_studio.core.runs import new_run_folder
+
+            folder = new_run_folder(path, project.name)
+        if self.trainer is not None:
+            result = self.trainer(project, data, ctx.report, ctx.stop)
+        else:
+            from dropout_studio.engine.train import train
+
+            log_dir = str(folder / "tensorboard") if folder else None
+            result = train(project, data, ctx.report, ctx.stop, log_dir=log_dir)
+        outcome = TrainOutcome(project, result, data)
+        if folder is not None and result.history:
+            try:
+                from dropout_studio.engine.export import write_run
+
+                outcome.run_folder = write_run(folder, project, result)
+            except Exception as exc:  # the run itself is fine: say what could not be saved
+                outcome.save_error = f"{folder} could not be written ({describe(exc)})"
+                log.error("%s\n%s", outcome.save_error, traceback.format_exc())
+        if result.model is not None and result.history and result.status != "failed":
+            from dropout_studio.engine.evaluate import evaluate
+
+            outcome.evaluation = with_probabilities(evaluate(result.model, data), project)
+        return outcome
+
+    def _on_job_progressed(self, event: Any) -> None:
+        if isinstance(event, DataLoaded):
+            self.status.showMessage(event.summary, 4000)
+            return
+        kind = getattr(event, "kind", "")
+        if kind == "started":
+            self.steps_per_epoch = int(event.metrics.get("steps_per_epoch", 1))
+            self.progress.setRange(0, max(1, int(event.metrics.get("epochs", 1))))
+            self.progress.setValue(0)
+            self.status.showMessage(f"training on {event.message}")
+        elif kind == "epoch_ended":
+            self.loss_plot.add_epoch(event.metrics)
+            self.progress.setValue(event.epoch + 1)
+        elif kind == "progress":
+            self._show_progress(event)
+        elif kind == "masks_recorded":
+            self._pending_masks = event  # drawn by the timer, at most 10 times a second
+
+    def _show_progress(self, event: Any) -> None:
+        steps = max(1, self.steps_per_epoch)
+        self.loss_plot.add_batch_loss(
+            event.epoch + event.batch / steps, float(event.metrics.get("loss", float("nan")))
+        )
+        done = event.epoch + 1
+        elapsed = time.perf_counter() - self.started_at
+        left = elapsed / max(done, 1) * max(self.epochs_planned - done, 0)
+        if not self.runner.current or not self.runner.current.stopping:
+            self.progress.setFormat(
+                f"epoch {min(done, self.epochs_planned)}/{self.epochs_planned}"
+                f" · batch {event.batch} · {left:.0f} s left"
+            )
+
+    def _draw_pending_masks(self) -> None:
+        event, self._pending_masks = self._pending_masks, None
+        if event is not None and not self.evaluate_action.isChecked():
+            self.diagram.set_masks(event.masks, event.step)
+
+    def _on_job_returned(self, outcome: TrainOutcome) -> None:
+        result = outcome.result
+        self.last = outcome
+        self._pending_masks = None
+        self.loss_plot.set_history(result.history)
+        if result.masks and not self.evaluate_action.isChecked():
+            steps = [m.get("step", 0) for m in result.masks.values()]
+            self.diagram.set_masks(result.masks, max(steps, default=0))
+        status = result.status.replace("_", " ")
+        self.progress.setRange(0, 1)
+        self.progress.setValue(1)
+        self.progress.setFormat(status)
+        if outcome.evaluation is not None:
+            self.evaluate_panel.show_evaluation(outcome.data, outcome.evaluation)
+        self.state.set(has_model=getattr(result, "model", None) is not None)
+        test = getattr(result, "test_metrics", {}) or {}
+        summary = ", ".join(f"test {k} {v:.4f}" for k, v in test.items())
+        message = getattr(result, "message", "")
+        self.status.showMessage(
+            f"{status}: {len(result.history)} epochs"
+            + (f" · {summary}" if summary else "")
+            + (f" · {message}" if message else "")
+        )
+        self.trained.emit(outcome)
+        if result.status == "failed":  # NaN loss: say so, but keep the finished epochs
+            error_box(self.parent_widget, message or "training failed").show()
+        if outcome.save_error:
+            error_box(
+                self.parent_widget,
+                f"Training {status}, but the run could not be saved: {outcome.save_error}. "
+                "The curves and the model are still here; save the project elsewhere.",
+            ).show()
+
+    def _on_job_errored(self, message: str, details: str) -> None:
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("failed")
+        self.status.showMessage(f"training failed: {message}")
+        error_box(self.parent_widget, f"Training failed: {message}", details).show()
+
+    def _on_document_replaced(self, _document: ProjectDocument) -> None:
+        """Another project: the last model and its views describe the old one."""
+        self.last = None
+        self._pending_masks = None
+        self.evaluate_action.setChecked(False)
+        self.loss_plot.clear()
+        self.evaluate_panel.clear()
+        self.diagram.masks, self.diagram.step = {}, None  # as set_network does: no old masks
+        self.diagram.redraw()
+        self.status.clearMessage()
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("idle")
+        self.state.set(has_model=False, has_analysis=False)

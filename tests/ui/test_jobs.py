@@ -1,0 +1,104 @@
+"""The job runner: partial results, then returned or errored, then always finished."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from dropout_studio.engine.train import TrainingError
+from dropout_studio.ui.jobs import JobRunner
+
+
+@pytest.fixture
+def runner(qapp):
+    runner = JobRunner()
+    yield runner
+    runner.stop_all()
+    assert runner.wait(10_000)
+
+
+def test_reports_then_returned_then_finished_with_busy_cleared_first(runner, qtbot):
+    seen = []
+
+    def work(ctx):
+        for i in range(5):
+            ctx.report(i)
+        return "done"
+
+    job = runner.start("train", work)
+    assert runner.current is job
+    job.progressed.connect(lambda i: seen.append(("progressed", i)))
+    job.returned.connect(lambda r: seen.append(("returned", r, runner.current)))
+    job.finished.connect(lambda: seen.append(("finished", runner.current)))
+    with qtbot.waitSignal(job.finished, timeout=5_000):
+        pass
+    assert seen == [
+        *[("progressed", i) for i in range(5)],
+        ("returned", "done", None),  # the busy state is already cleared
+        ("finished", None),
+    ]
+    assert not job.running
+
+
+def test_a_training_error_gives_errored_then_finished(runner, qtbot):
+    def work(ctx):
+        raise TrainingError("the stack does not fit the data")
+
+    job = runner.start("train", work)
+    seen = []
+    job.errored.connect(lambda *args: seen.append(("errored", *args)))
+    job.finished.connect(lambda: seen.append(("finished",)))
+    with qtbot.waitSignals([job.errored, job.finished], order="strict", timeout=5_000):
+        pass
+    assert [s[0] for s in seen] == ["errored", "finished"]
+    _, message, details = seen[0]
+    assert message == "the stack does not fit the data"
+    assert "Traceback" in details
+    assert "TrainingError" in details
+    assert runner.current is None
+
+
+def test_an_unexpected_error_names_its_type(runner, qtbot):
+    job = runner.start("analysis", lambda ctx: {}["missing"])
+    with qtbot.waitSignal(job.errored, timeout=5_000) as blocker:
+        pass
+    assert blocker.args[0] == "KeyError: 'missing'"
+
+
+def test_stop_sets_the_event_and_keeps_the_partial_result(runner, qtbot):
+    started = threading.Event()
+
+    def work(ctx):
+        started.set()
+        ctx.stop.wait(10)
+        return ["partial"]
+
+    job = runner.start("compare", work)
+    assert started.wait(5)
+    with qtbot.waitSignals([job.returned, job.finished], order="strict", timeout=5_000):
+        runner.stop()
+    assert job.result == ["partial"]
+    assert job.stopping
+
+
+def test_one_exclusive_job_at_a_time_and_a_dedicated_pool(runner, qtbot):
+    release = threading.Event()
+    job = runner.start("train", lambda ctx: release.wait(10))
+    with pytest.raises(RuntimeError, match="train is running"):
+        runner.start("sweep", lambda ctx: None)
+    other = runner.start("preview", lambda ctx: 42)  # not exclusive: runs beside it
+    with qtbot.waitSignal(other.returned, timeout=5_000):
+        pass
+    assert runner.threads >= 4  # its own pool, not Qt's global one (2 threads here)
+    with qtbot.waitSignal(job.finished, timeout=5_000):
+        release.set()
+
+
+def test_busy_state_signals(runner, qtbot):
+    with qtbot.waitSignal(runner.changed, timeout=1_000):
+        job = runner.start("twin", lambda ctx: None)
+    with qtbot.waitSignal(runner.changed, timeout=5_000):
+        pass
+    assert not runner.busy
+    assert not job.running
