@@ -60,6 +60,9 @@ class DataCache:
 def load_engine(needs_sklearn: bool) -> dict[str, Any]:
     """Every heavy import happens here, not in the first run (a module initialising under the
     GIL mid-training stalled the window for ~250 ms)."""
+    from dropout_studio.quiet import quiet_tensorflow
+
+    quiet_tensorflow()  # TensorFlow's C++ start-up lines stay off the terminal
     if needs_sklearn:
         import sklearn.datasets  # noqa: F401
 
