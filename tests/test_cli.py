@@ -37,6 +37,7 @@ def test_presets_lists_one_line_each(capsys):
         "digits-mlp",
         "lstm-sequence",
         "mlp-classic",
+        "mnist-classic",
         "small-data",
     ]
 

@@ -15,7 +15,8 @@ from dropout_studio.core.layer_kinds import OptionSpec, shown
 SOURCES = ("builtin", "synthetic", "csv", "npz", "images")
 FILE_SOURCES = ("csv", "npz", "images")
 SOURCE_DESCRIPTIONS = {
-    "builtin": "a small real dataset shipped with scikit-learn",
+    "builtin": "a real dataset: small ones ship with scikit-learn; MNIST, Fashion-MNIST and "
+    "CIFAR-10 download once through Keras",
     "synthetic": "data generated on this machine from a seed",
     "csv": "a CSV file: one row per sample, one column is the label",
     "npz": "a NumPy .npz file with arrays x and y",
@@ -27,7 +28,32 @@ BUILTIN = {
     "iris": ((4,), 3, "iris flowers, 150 samples, 4 measurements"),
     "wine": ((13,), 3, "wine cultivars, 178 samples, 13 chemical measurements"),
     "breast_cancer": ((30,), 2, "breast cancer diagnosis, 569 samples, 30 features"),
+    "mnist": (
+        (28, 28, 1),
+        10,
+        "MNIST handwritten digits, 70,000 28×28 grey images (Keras: downloaded once, 11 MB)",
+    ),
+    "fashion_mnist": (
+        (28, 28, 1),
+        10,
+        "Fashion-MNIST clothing, 70,000 28×28 grey images (Keras: downloaded once, 30 MB)",
+    ),
+    "cifar10": (
+        (32, 32, 3),
+        10,
+        "CIFAR-10 photos in 10 classes, 60,000 32×32 colour images "
+        "(Keras: downloaded once, 170 MB)",
+    ),
 }
+# The built-in sets that come through ``keras.datasets``: name -> (title, download bytes). They
+# are downloaded once into the Keras cache ($KERAS_HOME/datasets or ~/.keras/datasets); the
+# others ship with scikit-learn and need no network.
+KERAS_DATASETS: dict[str, tuple[str, int]] = {
+    "mnist": ("MNIST", 11_490_434),
+    "fashion_mnist": ("Fashion-MNIST", 30_878_645),
+    "cifar10": ("CIFAR-10", 170_498_071),
+}
+SHIPPED = tuple(name for name in BUILTIN if name not in KERAS_DATASETS)
 SYNTHETIC = {
     "circles": "two noisy concentric circles (2-D, 2 classes)",
     "moons": "two interleaving half moons (2-D, 2 classes)",

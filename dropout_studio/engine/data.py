@@ -10,9 +10,11 @@ from __future__ import annotations
 import csv
 import math
 import os
+import threading
 import warnings
 import zipfile
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,6 +39,7 @@ from dropout_studio.core.dataprobe import (
 )
 from dropout_studio.core.datasets import (
     BUILTIN,
+    KERAS_DATASETS,
     SYNTHETIC,
     SYNTHETIC_NOISE,
     DatasetSpec,
@@ -202,13 +205,27 @@ def _synthetic(spec: DatasetSpec, seed: int) -> tuple[np.ndarray, np.ndarray, li
     raise DataError(f"unknown synthetic dataset {name!r}; choose one of {', '.join(SYNTHETIC)}")
 
 
-def _builtin(spec: DatasetSpec) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    from sklearn import datasets as skd
-
+def _builtin(
+    spec: DatasetSpec,
+    on_progress: Callable[[int, int], None] | None = None,
+    stop: threading.Event | None = None,
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """A scikit-learn set (float32), or a ``keras.datasets`` set (uint8 pixels, scaled at the
+    split) read from the Keras cache and downloaded once when it is not there."""
     if spec.name not in BUILTIN:
         raise DataError(
             f"unknown built-in dataset {spec.name!r}; choose one of {', '.join(BUILTIN)}"
         )
+    if spec.name in KERAS_DATASETS:
+        from dropout_studio.engine import keras_datasets
+
+        try:
+            return keras_datasets.load(spec.name, on_progress, stop)
+        except keras_datasets.KerasDataError as exc:
+            raise DataError(str(exc)) from None
+
+    from sklearn import datasets as skd
+
     bunch = getattr(skd, f"load_{spec.name}")()
     x = bunch.data.astype("float32")
     if spec.name == "digits":
@@ -620,14 +637,25 @@ def _mean_std(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def load_dataset(
-    spec: DatasetSpec, seed: int = 0, project_file: str | os.PathLike[str] | None = None
+    spec: DatasetSpec,
+    seed: int = 0,
+    project_file: str | os.PathLike[str] | None = None,
+    *,
+    on_progress: Callable[[int, int], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> Dataset:
-    """Load, split and (optionally) standardize the project's dataset."""
+    """Load, split and (optionally) standardize the project's dataset.
+
+    ``on_progress(done_bytes, total_bytes)`` reports a download (MNIST, Fashion-MNIST and
+    CIFAR-10 the first time; called from this thread), and setting ``stop`` cancels it.
+    """
     task = spec.option("task")
     divide_by = None
     if spec.source == "builtin":
-        x, y, names = _builtin(spec)
+        x, y, names = _builtin(spec, on_progress, stop)
         desc = BUILTIN[spec.name][2]
+        if spec.name in KERAS_DATASETS:
+            divide_by = 255.0
     elif spec.source == "synthetic":
         # The data itself is fixed (seed 0 unless the project sets data_seed); the split follows
         # the run's seed so several seeds see several splits of the same data.

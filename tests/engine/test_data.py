@@ -5,11 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from dropout_studio.core.datasets import BUILTIN, DatasetSpec, known_signature
+from dropout_studio.core.datasets import SHIPPED, DatasetSpec, known_signature
 from dropout_studio.engine.data import DataError, load_dataset
 
 
-@pytest.mark.parametrize("name", list(BUILTIN))
+@pytest.mark.parametrize("name", list(SHIPPED))  # Keras downloads: test_keras_datasets.py
 def test_builtin_sets_split_three_ways_and_match_the_catalogue(name):
     spec = DatasetSpec("builtin", name)
     data = load_dataset(spec, 0)
