@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import gc
 import threading
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QLabel, QWidget
 
-from dropout_studio.core.datasets import DatasetSpec
+from dropout_studio.core.datasets import KERAS_DATASETS, DatasetSpec
 from dropout_studio.core.document import ProjectDocument
 from dropout_studio.ui.errors import error_box
 from dropout_studio.ui.jobs import Job, JobContext, JobRunner
@@ -48,13 +49,45 @@ class DataCache:
         return None
 
     def put(self, spec: DatasetSpec, seed: int, path: Path | None, data: Any) -> None:
-        if spec.source in ("builtin", "synthetic"):  # file sets may be large: not kept twice
+        small = spec.source in ("builtin", "synthetic") and spec.name not in KERAS_DATASETS
+        if small:  # file sets and Keras downloads may be large: not kept twice
             with self._lock:
                 self._entry = (self.key(spec, seed, path), data)
 
     def clear(self) -> None:
         with self._lock:
             self._entry = None
+
+
+@dataclass(frozen=True)
+class DataDownloading:
+    """Bytes of a first-use dataset download (MNIST, CIFAR-10…), reported from the job."""
+
+    done: int
+    total: int
+
+    def describe(self) -> str:
+        total = f" / {self.total / 1e6:.1f} MB" if self.total else " MB"
+        return f"downloading the dataset… {self.done / 1e6:.1f}{total}"
+
+
+def load_data_in_job(
+    cache: DataCache, spec: Any, seed: int, path: Path | None, ctx: JobContext
+) -> Any:
+    """The dataset from the shared cache, or loaded in the job with download progress and Stop."""
+    data = cache.get(spec, seed, path)
+    if data is None:
+        from dropout_studio.engine.data import load_dataset
+
+        data = load_dataset(
+            spec,
+            seed,
+            path,
+            on_progress=lambda done, total: ctx.report(DataDownloading(done, total)),
+            stop=ctx.stop,
+        )
+        cache.put(spec, seed, path, data)
+    return data
 
 
 def load_engine(needs_sklearn: bool) -> dict[str, Any]:
@@ -146,23 +179,23 @@ class EngineController(QObject):
         self.previewed = key
         spec, seed = project.dataset, project.training.seed
         job = self.runner.start("preview", lambda ctx: self._build(spec, seed, path, ctx))
+        job.progressed.connect(self._on_preview_progressed)
         job.returned.connect(lambda data: self._on_preview_returned(key, data))
         job.errored.connect(lambda message, _details: self._on_preview_errored(key, message))
         job.finished.connect(self._on_preview_finished)
         self.preview_job = job
 
-    def _build(self, spec: DatasetSpec, seed: int, path: Path | None, _ctx: JobContext) -> Any:
-        data = self.cache.get(spec, seed, path)
-        if data is None:
-            from dropout_studio.engine.data import load_dataset
-
-            data = load_dataset(spec, seed, path)
-            self.cache.put(spec, seed, path, data)
-        return data
+    def _build(self, spec: DatasetSpec, seed: int, path: Path | None, ctx: JobContext) -> Any:
+        return load_data_in_job(self.cache, spec, seed, path, ctx)
 
     def _current(self, key: Key) -> bool:
         project, path = self.document.project, self.document.path
         return DataCache.key(project.dataset, project.training.seed, path)[::2] == key[::2]
+
+    def _on_preview_progressed(self, event: Any) -> None:
+        describe = getattr(event, "describe", None)
+        if describe is not None:  # a first-use download: the panel says how far it is
+            self.panel.info.setText(describe())
 
     def _on_preview_returned(self, key: Key, data: Any) -> None:
         if self._current(key):

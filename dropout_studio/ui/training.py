@@ -25,7 +25,7 @@ from PySide6.QtWidgets import QProgressBar, QStatusBar, QWidget
 from dropout_studio.core.document import ProjectDocument
 from dropout_studio.core.project import Project
 from dropout_studio.ui.diagram import NetworkDiagram
-from dropout_studio.ui.engine_status import DataCache
+from dropout_studio.ui.engine_status import DataCache, DataDownloading, load_data_in_job
 from dropout_studio.ui.errors import error_box
 from dropout_studio.ui.evaluate import EvaluatePanel, with_probabilities
 from dropout_studio.ui.jobs import Job, JobContext, JobRunner, describe
@@ -46,6 +46,7 @@ class TrainOutcome:
     evaluation: Any = None  # engine Evaluation with probabilities, or None
     run_folder: Path | None = None
     save_error: str = ""
+    save_warning: str = ""  # the run went to a fallback folder: say where
 
 
 @dataclass(frozen=True)
@@ -156,12 +157,7 @@ class TrainingBinder(QObject):
 
     def _work(self, project: Project, path: Path | None, ctx: JobContext) -> TrainOutcome:
         """Runs in the pool: never touches a widget, only reports and returns."""
-        data = self.cache.get(project.dataset, project.training.seed, path)
-        if data is None:
-            from dropout_studio.engine.data import load_dataset
-
-            data = load_dataset(project.dataset, project.training.seed, path)
-            self.cache.put(project.dataset, project.training.seed, path, data)
+        data = load_data_in_job(self.cache, project.dataset, project.training.seed, path, ctx)
         ctx.report(DataLoaded(data.summary()))
         folder = None
         if path is not None:
@@ -180,7 +176,16 @@ class TrainingBinder(QObject):
             try:
                 from dropout_studio.engine.export import write_run
 
-                outcome.run_folder = write_run(folder, project, result)
+                def fell_back(message: str) -> None:
+                    outcome.save_warning = message
+
+                outcome.run_folder = write_run(
+                    folder,
+                    project,
+                    result,
+                    fallback_parent=folder.parent,  # the runs folder
+                    on_warning=fell_back,
+                )
             except Exception as exc:  # the run itself is fine: say what could not be saved
                 outcome.save_error = f"{folder} could not be written ({describe(exc)})"
                 log.error("%s\n%s", outcome.save_error, traceback.format_exc())
@@ -193,6 +198,10 @@ class TrainingBinder(QObject):
     def _on_job_progressed(self, event: Any) -> None:
         if isinstance(event, DataLoaded):
             self.status.showMessage(event.summary, 4000)
+            return
+        if isinstance(event, DataDownloading):
+            self.progress.setFormat(event.describe())
+            self.status.showMessage(event.describe())
             return
         kind = getattr(event, "kind", "")
         if kind == "started":
@@ -253,6 +262,8 @@ class TrainingBinder(QObject):
         self.trained.emit(outcome)
         if result.status == "failed":  # NaN loss: say so, but keep the finished epochs
             error_box(self.parent_widget, message or "training failed").show()
+        if outcome.save_warning:
+            self.status.showMessage(outcome.save_warning)
         if outcome.save_error:
             error_box(
                 self.parent_widget,
