@@ -10,6 +10,7 @@ from typing import Any
 import keras
 
 from dropout_studio.core.datasets import DatasetSpec
+from dropout_studio.core.layer_kinds import shown
 from dropout_studio.core.project import Project
 from dropout_studio.core.shapes import infer
 from dropout_studio.core.spec import (
@@ -98,7 +99,46 @@ def _layer_spec(layer: keras.layers.Layer) -> LayerSpec:
             input_dropout=float(config.get("dropout", 0.0)),
             recurrent_dropout=float(config.get("recurrent_dropout", 0.0)),
         )
-    return LayerSpec.make(entry.name, **fields, **options)
+    spec = LayerSpec.make(entry.name, **fields, **options)
+    _same_layer_or_refuse(layer, spec)
+    return spec
+
+
+# Config keys that do not change what the layer computes from its inputs.
+_IRRELEVANT = {"name", "trainable", "dtype", "seed", "quantization_config"}
+
+
+def _canonical(value: Any) -> Any:
+    if isinstance(value, list | tuple):
+        return tuple(_canonical(v) for v in value)
+    if isinstance(value, dict):
+        return {
+            k: _canonical(v) for k, v in value.items() if k not in ("module", "registered_name")
+        }
+    return value
+
+
+def _same_layer_or_refuse(layer: keras.layers.Layer, spec: LayerSpec) -> None:
+    """Refuse a layer whose Keras settings the spec cannot carry (dilation, groups, a GRU with
+    ``reset_after=False``, channels-first pooling, BatchNorm without scale…): it would come back
+    as a different network, with another parameter count."""
+    entry = LAYER_KINDS[spec.kind]
+    arguments = entry.keras_arguments(spec)
+    if spec.l2:
+        arguments.update({name: keras.regularizers.L2(spec.l2) for name in entry.l2_arguments})
+    reference = getattr(keras.layers, entry.keras_class)(**arguments).get_config()
+    actual = layer.get_config()
+    for key in sorted(set(actual) | set(reference)):
+        if key in _IRRELEVANT or key.endswith("_initializer"):
+            continue
+        mine, theirs = _canonical(reference.get(key)), _canonical(actual.get(key))
+        if mine != theirs:
+            editable = ", ".join(o.name for o in entry.options) or "none"
+            raise ImportModelError(
+                f"layer {layer.name!r} ({type(layer).__name__}) sets {key}={shown(theirs)}, "
+                f"which Dropout Studio cannot represent (it builds {key}={shown(mine)}); its "
+                f"editable options are: {editable}"
+            )
 
 
 def _chain(model: keras.Model) -> list[keras.layers.Layer]:
@@ -142,7 +182,13 @@ def _chain(model: keras.Model) -> list[keras.layers.Layer]:
 
 
 def project_from_model(model: keras.Model, name: str) -> Project:
-    shape = tuple(model.input_shape[1:])
+    try:
+        shape = tuple(model.input_shape[1:])
+    except (AttributeError, ValueError):
+        raise ImportModelError(
+            f"the model {model.name!r} has no input shape (it was never built or called): "
+            "save it after calling it once on data"
+        ) from None
     layers: list[LayerSpec] = [LayerSpec.make("Input", shape=shape)]
     for layer in _chain(model):
         cls = type(layer).__name__
@@ -163,14 +209,26 @@ def project_from_model(model: keras.Model, name: str) -> Project:
         dataset=DatasetSpec(source="npz", name="", path="data.npz"),
         description=f"imported from a Keras model ({model.name})",
     )
-    bad = infer(project.network).errors
-    if bad:
-        raise ImportModelError(f"the imported stack is not valid: {bad[0].message}")
+    report = infer(project.network)
+    if report.errors:
+        raise ImportModelError(f"the imported stack is not valid: {report.errors[0].message}")
+    if report.total_params != model.count_params():
+        raise ImportModelError(
+            f"the imported stack would have {report.total_params:,} parameters but the model "
+            f"has {model.count_params():,}: it uses settings Dropout Studio cannot represent"
+        )
     return project
 
 
 def import_model_file(path: str | os.PathLike[str]) -> Project:
+    """A project from a ``.keras`` file, loaded with ``safe_mode`` on (no code is deserialized);
+    legacy HDF5 files are refused, since their loader does not honour ``safe_mode``."""
     path = Path(path)
+    if path.suffix.lower() != ".keras":
+        raise ImportModelError(
+            f"{shown(str(path))}: only .keras files can be imported (safe loading); re-save the "
+            "model with model.save('model.keras')"
+        )
     try:
         model = keras.saving.load_model(path, compile=False)
     except Exception as exc:

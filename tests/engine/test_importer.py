@@ -87,8 +87,35 @@ def test_unsupported_layers_and_files_are_one_message(tmp_path):
     (tmp_path / "empty.keras").write_bytes(b"")
     with pytest.raises(ImportModelError, match="cannot be loaded"):
         import_model_file(tmp_path / "empty.keras")
-    with pytest.raises(ImportModelError, match="cannot be loaded"):
+    with pytest.raises(ImportModelError, match=r"only \.keras files"):
         import_model_file(tmp_path)
+    (tmp_path / "legacy.h5").write_bytes(b"\x89HDF\r\n\x1a\n")  # legacy loader: no safe_mode
+    with pytest.raises(ImportModelError, match=r"only \.keras files"):
+        import_model_file(tmp_path / "legacy.h5")
+
+
+@pytest.mark.parametrize(
+    ("layer", "setting"),
+    [
+        (lambda: keras.layers.Conv1D(4, 3, dilation_rate=2), "dilation_rate"),
+        (lambda: keras.layers.Conv1D(4, 3, groups=2), "groups"),
+        (lambda: keras.layers.GRU(4, reset_after=False), "reset_after"),
+        (lambda: keras.layers.BatchNormalization(center=False), "center"),
+        (lambda: keras.layers.Dense(4, kernel_regularizer=keras.regularizers.L1(0.1)), "kernel"),
+        (lambda: keras.layers.MaxPooling1D(data_format="channels_first"), "data_format"),
+    ],
+)
+def test_settings_the_registry_cannot_carry_are_refused(layer, setting):
+    """Imported as the registry's kind they would be another network (another param count)."""
+    inputs = keras.Input((8, 4))
+    model = keras.Model(inputs, layer()(inputs))
+    with pytest.raises(ImportModelError, match=setting):
+        project_from_model(model, "x")
+
+
+def test_a_model_without_an_input_shape_is_one_message():
+    with pytest.raises(ImportModelError, match="no input shape"):
+        project_from_model(keras.Sequential([keras.layers.Dense(2)]), "x")
 
 
 def test_lambda_layers_are_not_executed_on_load(tmp_path):
