@@ -88,20 +88,20 @@ def _layer_spec(layer: keras.layers.Layer) -> LayerSpec:
         )
     config = layer.get_config()
     options: dict[str, Any] = {}
-    for spec in entry.options:
-        if spec.name == "activation":
+    for option in entry.options:
+        if option.name == "activation":
             options["activation"] = _activation(layer)
-        elif spec.name in config:
-            options[spec.name] = _option_value(spec, config[spec.name], config)
+        elif option.name in config:
+            options[option.name] = _option_value(option, config[option.name], config)
     fields: dict[str, Any] = {"l2": _l2(layer, entry.l2_arguments)}
     if entry.recurrent:
         fields.update(
             input_dropout=float(config.get("dropout", 0.0)),
             recurrent_dropout=float(config.get("recurrent_dropout", 0.0)),
         )
-    spec = LayerSpec.make(entry.name, **fields, **options)
-    _same_layer_or_refuse(layer, spec)
-    return spec
+    imported = LayerSpec.make(entry.name, **fields, **options)
+    _same_layer_or_refuse(layer, imported)
+    return imported
 
 
 # Config keys that do not change what the layer computes from its inputs.
