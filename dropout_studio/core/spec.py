@@ -6,6 +6,7 @@ snapshot without copying: a spec never changes, edits make a new one (``dataclas
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -28,6 +29,8 @@ __all__ = [
     "LayerSpec",
     "NetworkSpec",
     "OptionSpec",
+    "drop_keep_text",
+    "rnn_dropout_text",
 ]
 
 DROPOUT_TYPES = ("none", "dropout", "spatial", "gaussian", "alpha")
@@ -103,12 +106,38 @@ class DropoutSpec:
         return 1.0 - self.rate if self.type != "none" else 1.0
 
     def describe(self) -> str:
+        """What the layer does to its outputs in words.
+
+        Gaussian dropout zeroes nothing: it multiplies every output by noise of mean 1 and
+        standard deviation sqrt(rate / (1 - rate)), so it is described by that deviation."""
         if not self.active:
             return "no dropout"
-        return f"{self.type} · drop {self.rate:.0%} · keep {1 - self.rate:.0%}"
+        if self.type == "gaussian":
+            return f"Gaussian noise · std {math.sqrt(self.rate / (1 - self.rate)):.2f}"
+        return f"{self.type} · {drop_keep_text(self.rate)}"
 
 
 NO_DROPOUT = DropoutSpec()
+
+
+def _percent(fraction: float) -> str:
+    return f"{fraction * 100:.3g}%"
+
+
+def drop_keep_text(rate: float) -> str:
+    """'drop 20% · keep 80%': the rate is the fraction dropped, the keep probability beside it."""
+    return f"drop {_percent(rate)} · keep {_percent(1 - rate)}"
+
+
+def rnn_dropout_text(input_dropout: float, recurrent_dropout: float) -> str:
+    """An RNN's input and recurrent dropout in words ('' when both are 0); each mask is drawn
+    once per sequence."""
+    parts = [
+        f"{what} {drop_keep_text(rate)}"
+        for what, rate in (("input", input_dropout), ("recurrent", recurrent_dropout))
+        if rate
+    ]
+    return "; ".join(parts)
 
 
 @dataclass(frozen=True)

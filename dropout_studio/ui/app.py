@@ -34,6 +34,8 @@ def run_app(argv: list[str] | None = None) -> int:
         except ProjectError as exc:
             problem = str(exc)
     window = MainWindow(document)
+    if document.path is None and problem is None:
+        window.start.offer()  # the first launch without a project: the start page
     window.show()
     QTimer.singleShot(0, window.recover_autosave)
     QTimer.singleShot(0, window.start_engine_loading)  # after the first paint

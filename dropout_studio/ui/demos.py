@@ -6,9 +6,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QAction, QFont, QKeySequence
-from PySide6.QtWidgets import QApplication, QDockWidget, QLabel, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QLabel,
+    QPushButton,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from dropout_studio.core.project import Project, load_preset
 from dropout_studio.core.spec import DropoutSpec
@@ -79,23 +86,37 @@ DEMOS = (
 
 
 class DemosController(QObject):
-    """Demos ▸ each demo (a project plus what to do next) and presentation mode."""
+    """Demos ▸ each demo (a project plus what to do next) and presentation mode.
+
+    The demo's text is a "Demo" tab beside the Dataset tab, added when a demo starts and
+    removed with its Close button: never a dock that could come back empty, and never below
+    the diagram. Presentation mode enlarges fonts, the diagram's labels and the plots; the
+    window makes it full screen through ``presentation_toggled``.
+    """
+
+    presentation_toggled = Signal(bool)
 
     def __init__(
         self,
         replace_project: Callable[[Project], bool],
-        dock: QDockWidget,
+        tabs: QTabWidget,
         views: tuple[Any, Any],
         parent: QWidget,
     ) -> None:
         super().__init__(parent)
         self.replace_project = replace_project
-        self.dock = dock
+        self.tabs = tabs
         self.panel = QLabel()
         self.panel.setWordWrap(True)
         self.panel.setMargin(8)
-        dock.setWidget(self.panel)
-        dock.hide()
+        self.panel.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.close_button = QPushButton("Close the demo panel")
+        self.close_button.clicked.connect(self.close_demo)
+        self.page = QWidget()
+        self.page.setObjectName("demoPage")
+        layout = QVBoxLayout(self.page)
+        layout.addWidget(self.panel, 1)
+        layout.addWidget(self.close_button)
         self.loss_plot, self.diagram = views
         self.demo_actions = []
         for index, demo in enumerate(DEMOS):
@@ -105,9 +126,15 @@ class DemosController(QObject):
         self.presentation_action = QAction("&Presentation mode", parent)
         self.presentation_action.setShortcut(QKeySequence("F11"))
         self.presentation_action.setCheckable(True)
-        self.presentation_action.setToolTip("Larger fonts and plots for a class or a talk")
+        self.presentation_action.setToolTip(
+            "Full screen with larger fonts and plots, for a class or a talk (F11 again ends it)"
+        )
         self.presentation_action.toggled.connect(self.set_presentation)
         self._normal_font: QFont | None = None
+
+    @property
+    def showing(self) -> bool:
+        return self.tabs.indexOf(self.page) >= 0
 
     def start_demo(self, index: int) -> bool:
         demo = DEMOS[index]
@@ -119,8 +146,20 @@ class DemosController(QObject):
         self.panel.setText(
             f"<h3>{demo.title}</h3><p>{demo.explanation}</p><p><b>Next:</b> {demo.next_step}</p>"
         )
-        self.dock.show()
+        if not self.showing:
+            add_page = getattr(self.tabs, "add_page", None)
+            if callable(add_page):
+                add_page(self.page, "Demo", 0)
+            else:
+                self.tabs.insertTab(0, self.page, "Demo")
+        self.tabs.setCurrentWidget(self.page)
         return True
+
+    def close_demo(self) -> None:
+        index = self.tabs.indexOf(self.page)
+        if index >= 0:
+            self.tabs.removeTab(index)
+            self.tabs.setCurrentIndex(0)
 
     def set_presentation(self, on: bool) -> None:
         app = QApplication.instance()
@@ -132,9 +171,10 @@ class DemosController(QObject):
         if on:
             font.setPointSizeF(self._normal_font.pointSizeF() * 1.5)
         app.setFont(font)
-        for plot in (self.loss_plot.loss_plot, self.loss_plot.metric_plot):
-            for side in ("left", "bottom"):
-                plot.getAxis(side).setStyle(tickFont=font)
-                plot.getAxis(side).label.setFont(font)
+        # Widgets learn of the new application font from posted events: deliver them now, so
+        # the views below measure the font they will draw with.
+        QApplication.sendPostedEvents(None, QEvent.Type.ApplicationFontChange.value)
+        self.loss_plot.set_presentation(on, font)
         self.diagram.setFont(font)
         self.diagram.set_presentation(on)
+        self.presentation_toggled.emit(on)

@@ -6,8 +6,11 @@ from dataclasses import replace
 from typing import Any
 
 import numpy as np
-from PySide6.QtGui import QBrush, QColor
+import pyqtgraph as pg
+from PySide6.QtCore import QSize, Qt
+from PySide6.QtGui import QBrush, QColor, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QSpinBox,
@@ -16,6 +19,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from dropout_studio.ui.sample_view import draw_sample
 
 
 def output_is_probability(project: Any) -> bool:
@@ -41,47 +46,102 @@ def with_probabilities(evaluation: Any, project: Any) -> Any:
     return replace(evaluation, predictions=probabilities(evaluation.predictions))
 
 
+class VerticalLabel(QLabel):
+    """A label drawn bottom to top: the confusion matrix's "true class" axis title."""
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.translate(0, self.height())
+        painter.rotate(-90)
+        painter.drawText(
+            0, 0, self.height(), self.width(), Qt.AlignmentFlag.AlignCenter, self.text()
+        )
+        painter.end()
+
+    def sizeHint(self) -> QSize:
+        size = super().sizeHint()
+        return QSize(size.height(), size.width())
+
+    def minimumSizeHint(self) -> QSize:
+        size = super().minimumSizeHint()
+        return QSize(size.height(), size.width())
+
+
+INTRO = (
+    "Train a model to evaluate it on the held-out test set. Dropout is off when the model predicts."
+)
+
+
 class EvaluatePanel(QWidget):
-    """A view over an evaluation computed off the GUI thread (see MainWindow)."""
+    """A view over an evaluation computed off the GUI thread (see MainWindow).
+
+    The confusion matrix (classification only) has "true class" and "predicted class" axis
+    titles; the chosen test sample is drawn below it (image, point or sequence) with the
+    prediction, and takes the panel's free height so nothing floats in the middle."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.data: Any = None
         self.evaluation: Any = None
-        self.summary = QLabel(
-            "Train a model to evaluate it on the held-out test set. Dropout "
-            "is off when the model predicts."
-        )
+        self.summary = QLabel(INTRO)
         self.summary.setWordWrap(True)
         self.matrix = QTableWidget()
         self.matrix.setToolTip(
             "Confusion matrix on the test set: rows are the true class, columns the predicted class"
         )
+        self.matrix.verticalHeader().setDefaultSectionSize(self.fontMetrics().height() + 8)
+        self.predicted_title = QLabel("predicted class →")
+        self.predicted_title.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.true_title = VerticalLabel("← true class")
+        self.matrix_box = QWidget()
+        grid = QGridLayout(self.matrix_box)
+        grid.setContentsMargins(0, 0, 0, 0)
+        grid.setSpacing(2)
+        grid.addWidget(self.predicted_title, 0, 1)
+        grid.addWidget(self.true_title, 1, 0)
+        grid.addWidget(self.matrix, 1, 1)
+        # The matrix grows up to its cells' size; beyond that the empty column and row take
+        # the room, so the axis titles stay at its edges.
+        grid.setColumnStretch(1, 10)
+        grid.setColumnStretch(2, 1)
+        grid.setRowStretch(1, 10)
+        grid.setRowStretch(2, 1)
         self.sample = QSpinBox()
         self.sample.setToolTip("Pick a test sample to see the model's prediction")
         self.sample.valueChanged.connect(self._show_sample)
         self.prediction = QLabel()
         self.prediction.setWordWrap(True)
+        self.picture = pg.PlotWidget()
+        self.picture.setBackground(self.palette().base().color())
+        self.picture.setMinimumHeight(140)
+        self.picture.setToolTip("The chosen test sample")
+        self.picture_caption = QLabel()
+        self.picture_caption.setWordWrap(True)
         row = QHBoxLayout()
         row.addWidget(QLabel("test sample"))
         row.addWidget(self.sample)
         row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary)
-        layout.addWidget(self.matrix, 1)
+        layout.addWidget(self.matrix_box)
         layout.addLayout(row)
         layout.addWidget(self.prediction)
+        layout.addWidget(self.picture, 1)
+        layout.addWidget(self.picture_caption)
+        layout.addStretch(0)  # holds the text at the top when nothing below is shown
+        self.clear()
 
     def clear(self) -> None:
         """Forget the evaluation of a model that no longer belongs to the project."""
         self.data = self.evaluation = None
-        self.summary.setText(
-            "Train a model to evaluate it on the held-out test set. Dropout "
-            "is off when the model predicts."
-        )
+        self.summary.setText(INTRO)
         self.matrix.setRowCount(0)
         self.matrix.setColumnCount(0)
+        self.matrix_box.setVisible(False)
         self.prediction.setText("")
+        self.picture.clear()
+        self.picture.setVisible(False)
+        self.picture_caption.setText("")
 
     def show_evaluation(self, data: Any, evaluation: Any) -> None:
         self.data, self.evaluation = data, evaluation
@@ -94,18 +154,19 @@ class EvaluatePanel(QWidget):
         self.sample.blockSignals(True)
         self.sample.setRange(0, max(0, len(data.x_test) - 1))
         self.sample.blockSignals(False)
+        self.picture.setVisible(bool(len(data.x_test)))
         self._show_sample(self.sample.value())
 
     def _show_matrix(self) -> None:
         matrix = self.evaluation.confusion
-        self.matrix.setVisible(matrix is not None)
+        self.matrix_box.setVisible(matrix is not None)
         if matrix is None:
             return
         names = self.data.class_names
         self.matrix.setRowCount(len(names))
         self.matrix.setColumnCount(len(names))
-        self.matrix.setHorizontalHeaderLabels([f"→{n}" for n in names])
-        self.matrix.setVerticalHeaderLabels(names)
+        self.matrix.setHorizontalHeaderLabels(list(names))
+        self.matrix.setVerticalHeaderLabels(list(names))
         peak = max(1, int(matrix.max()))
         for r in range(len(names)):
             for c in range(len(names)):
@@ -117,14 +178,26 @@ class EvaluatePanel(QWidget):
                 item.setToolTip(f"true {names[r]}, predicted {names[c]}: {int(matrix[r, c])}")
                 self.matrix.setItem(r, c, item)
         self.matrix.resizeColumnsToContents()
+        self._fit_matrix()
+
+    def _fit_matrix(self) -> None:
+        """No larger than its cells, so the axis titles sit at its edges (large matrices
+        scroll inside)."""
+        table = self.matrix
+        width = table.verticalHeader().width() + 2 * table.frameWidth()
+        width += sum(table.columnWidth(c) for c in range(table.columnCount()))
+        height = table.horizontalHeader().height() + 2 * table.frameWidth()
+        height += sum(table.rowHeight(r) for r in range(table.rowCount()))
+        table.setMaximumSize(width + 2, height + 2)
+        table.setMinimumHeight(min(height + 2, 320))
 
     def _show_sample(self, index: int) -> None:
         if self.evaluation is None or not len(self.data.x_test):
             return
         p = np.asarray(self.evaluation.predictions[index]).reshape(-1)
         truth = self.data.y_test[index]
-        if self.data.class_names:
-            names = self.data.class_names
+        names = self.data.class_names
+        if names:
             order = np.argsort(p)[::-1][:3]
             best = ", ".join(f"{names[k]} {p[k]:.1%}" for k in order)
             self.prediction.setText(
@@ -134,3 +207,12 @@ class EvaluatePanel(QWidget):
             self.prediction.setText(
                 f"sample {index}: true value {float(truth):.4f}; predicted {float(p[0]):.4f}"
             )
+        caption = draw_sample(
+            self.picture,
+            np.asarray(self.data.x_test),
+            np.asarray(self.data.y_test),
+            index,
+            len(names),
+            None if names else float(p[0]),
+        )
+        self.picture_caption.setText(caption)

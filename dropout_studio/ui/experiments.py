@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QHBoxLayout,
     QLabel,
     QLineEdit,
     QSpinBox,
@@ -25,6 +26,9 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from dropout_studio.ui.plot_axes import fit_legend_row, legend_above, readable_plot
+from dropout_studio.ui.words import IconMessage, count
 
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
 
@@ -78,7 +82,7 @@ class SweepDialog(QDialog):
         self.seeds.setValue(2)
         self.per_layer = QCheckBox("one layer at a time")
         self.per_layer.setToolTip("Vary each dropout layer on its own instead of all together")
-        self.error = QLabel()
+        self.error = IconMessage()
         form = QFormLayout(self)
         form.addRow("rates", self.rates)
         form.addRow("train sizes", self.sizes)
@@ -102,7 +106,7 @@ class SweepDialog(QDialog):
         try:
             self.parse()
         except ValueError as exc:
-            self.error.setText(f"⛔ {exc}")
+            self.error.set_message(str(exc), "error")
             return
         self.accept()
 
@@ -117,13 +121,13 @@ def _fill_table(table: QTableWidget, rows: list[list[str]], header: list[str]) -
     table.resizeColumnsToContents()
 
 
-def _plot(owner: QWidget, left: str, bottom: str, legend: tuple[int, int]) -> pg.PlotWidget:
-    plot = pg.PlotWidget()
+def _plot(owner: QWidget, left: str, bottom: str) -> pg.PlotWidget:
+    """A plot without SI prefixes ("(x0.001)") whose legend sits above the data."""
+    plot = readable_plot()
     plot.setBackground(owner.palette().base().color())
     plot.setLabel("left", left)
     plot.setLabel("bottom", bottom)
-    plot.getAxis("left").enableAutoSIPrefix(False)
-    plot.addLegend(offset=legend)
+    legend_above(plot, owner.palette().base().color(), owner.palette().text().color(), 2)
     plot.showGrid(x=True, y=True, alpha=0.2)
     return plot
 
@@ -133,14 +137,20 @@ class CompareView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.plot = _plot(self, "validation loss", "epoch", (-10, 10))
+        self.plot = _plot(self, "validation loss", "epoch")
         self.status = QLabel(
             "Experiments ▸ Compare trains the stack with and without dropout over several seeds."
         )
         self.status.setWordWrap(True)
+        self.log_y = QCheckBox("log scale")
+        self.log_y.setToolTip("Show the loss on a logarithmic axis (the first epochs dominate)")
+        self.log_y.toggled.connect(self._on_log_y_toggled)
         self.table = QTableWidget()
+        top = QHBoxLayout()
+        top.addWidget(self.status, 1)
+        top.addWidget(self.log_y)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.status)
+        layout.addLayout(top)
         layout.addWidget(self.plot, 2)
         layout.addWidget(self.table, 1)
         self.runs: dict[str, list[Any]] = {}
@@ -150,10 +160,14 @@ class CompareView(QWidget):
         self.plot.clear()
         self.table.setRowCount(0)
 
+    def _on_log_y_toggled(self, on: bool) -> None:
+        self.plot.setLogMode(y=on)
+        self._draw()  # the min–max bands are built from the curves as they are drawn now
+
     def add_run(self, arm: str, seed: int, result: Any) -> None:
         self.runs.setdefault(arm, []).append(result)
         total = sum(len(v) for v in self.runs.values())
-        self.status.setText(f"{total} runs finished (latest: {arm}, seed {seed})")
+        self.status.setText(f"{count(total, 'run')} finished (latest: {arm}, seed {seed})")
         self._draw()
 
     def _draw(self) -> None:
@@ -186,8 +200,9 @@ class CompareView(QWidget):
                 epochs,
                 stacked.mean(axis=0),
                 pen=pg.mkPen(colour, width=1.5),
-                name=f"{arm} ({len(series)} seeds)",
+                name=f"{arm} ({count(len(series), 'seed')})",
             )
+        fit_legend_row(self.plot)
 
     def show_summaries(self, summaries: list[Any], stopped: bool = False) -> None:
         """The table of finished runs; after a stop, arms may have fewer seeds (or none)."""
@@ -243,10 +258,7 @@ class SweepView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.plot = _plot(
-            self,
-            "best validation loss (mean over seeds)",
-            "dropout rate (fraction dropped)",
-            (10, 10),
+            self, "best validation loss (mean over seeds)", "dropout rate (fraction dropped)"
         )
         self.status = QLabel(
             "Experiments ▸ Sweep tries several rates (and training-set sizes) with KerasTuner."
@@ -282,7 +294,7 @@ class SweepView(QWidget):
 
     def add_trial(self, row: dict[str, Any]) -> None:
         self.rows.append(row)
-        self.status.setText(f"{len(self.rows)} points finished")
+        self.status.setText(f"{count(len(self.rows), 'point')} finished")
         self._draw()
         self._fill_table()
 
@@ -310,6 +322,7 @@ class SweepView(QWidget):
                     x=x, y=y, top=top - y, bottom=y - bottom, beam=0.02, pen=pg.mkPen(colour)
                 )
             )
+        fit_legend_row(self.plot)
 
     def finish(self, rows: list[dict[str, Any]], stopped: bool = False) -> None:
         """The finished trials (the table the sweep returned) replace the running picture."""
@@ -322,7 +335,7 @@ class SweepView(QWidget):
             best = min(rows, key=lambda r: r["val_loss"])
             self.status.setText(
                 ("Sweep stopped: " if stopped else "Sweep finished: ")
-                + f"{len(rows)} points; best rate {best['rate']:.2f} (train size "
+                + f"{count(len(rows), 'point')}; best rate {best['rate']:.2f} (train size "
                 f"{best['train_size'] or 'all'}), validation loss "
                 f"{best['val_loss']:.4f}; test loss {best['test_loss']:.4f} "
                 "is reported only."

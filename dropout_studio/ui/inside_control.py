@@ -71,6 +71,7 @@ class InsideController(QObject):
             self.view.samples.value(),
             shape,
             not output_is_probability(project),
+            project.network,
         )
 
     def analyse_model(self) -> Job | None:
@@ -81,9 +82,9 @@ class InsideController(QObject):
             ).show()
             return None
         model, data = outcome.result.model, outcome.data
-        index, samples, shape, logits = self._args()
+        index, samples, shape, logits, network = self._args()
         job = self.runner.start(
-            "analysis", lambda _ctx: analyse(model, data, index, samples, shape, logits)
+            "analysis", lambda _ctx: analyse(model, data, index, samples, shape, logits, network)
         )
         job.returned.connect(lambda report: self._show(outcome, report))
         job.errored.connect(self._on_errored)
@@ -98,7 +99,7 @@ class InsideController(QObject):
         project = outcome.project
         twin_project = replace(project, network=project.network.without_dropout())
         data = outcome.data
-        _index, samples, shape, logits = self._args()
+        _index, samples, shape, logits, network = self._args()
 
         def work(ctx: JobContext) -> InsideReport:
             from dropout_studio.engine.train import train
@@ -106,7 +107,7 @@ class InsideController(QObject):
             twin = train(twin_project, data, None, ctx.stop).model
             if ctx.stopped or twin is None:
                 return report  # a cut-short twin would be compared unfairly: keep ours alone
-            twin_report = analyse(twin, data, report.sample_index, samples, shape, logits)
+            twin_report = analyse(twin, data, report.sample_index, samples, shape, logits, network)
             return replace(
                 report,
                 twin_sparsity=twin_report.sparsity,

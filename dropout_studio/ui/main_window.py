@@ -4,7 +4,8 @@ Views listen to one :class:`ProjectDocument`; every edit is an undo command that
 immutable projects. Long work runs as jobs on one :class:`JobRunner`; :class:`WorkState` decides
 what may be pressed. The controllers (files, training, experiments, inside, exports, demos)
 never import this module: the window builds them, puts their actions into menus and wires
-their signals. Nothing but ``ui/app.py`` imports the window.
+their signals. Nothing but ``ui/app.py`` imports the window. How the window fits the screen
+(first size, scrolling tab pages, presentation mode) is in ``ui/window_layout.py``.
 """
 
 from __future__ import annotations
@@ -12,21 +13,17 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QSettings, QStandardPaths, Qt
-from PySide6.QtGui import QAction, QKeySequence, QUndoCommand, QUndoStack
+from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
     QApplication,
-    QDockWidget,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QProgressBar,
     QSplitter,
-    QTabWidget,
-    QWidget,
+    QStackedWidget,
 )
 
-from dropout_studio import __version__
 from dropout_studio.core.document import ProjectDocument
 from dropout_studio.core.project import Project, load_preset
 from dropout_studio.ui.demos import DemosController
@@ -37,6 +34,7 @@ from dropout_studio.ui.experiment_control import ExperimentsController
 from dropout_studio.ui.experiments import CompareView, SweepView
 from dropout_studio.ui.exports import ExportController
 from dropout_studio.ui.files import FilesController
+from dropout_studio.ui.help import HelpController
 from dropout_studio.ui.inside import InsideView
 from dropout_studio.ui.inside_control import InsideController
 from dropout_studio.ui.jobs import JobRunner
@@ -45,24 +43,22 @@ from dropout_studio.ui.menus import build_menus
 from dropout_studio.ui.panels import DatasetPanel, TrainingPanel
 from dropout_studio.ui.properties import LayerProperties
 from dropout_studio.ui.runs_panel import RunsPanel
-from dropout_studio.ui.shortcuts import ProjectUndoKeys, unique_shortcuts
+from dropout_studio.ui.shortcuts import EditCommand, ProjectUndoKeys, unique_shortcuts
 from dropout_studio.ui.stack_editor import LayerStackEditor
+from dropout_studio.ui.start_page import StartPageController
 from dropout_studio.ui.state import WorkState
 from dropout_studio.ui.training import Trainer, TrainingBinder
+from dropout_studio.ui.window_layout import (
+    PageTabs,
+    Presentation,
+    available,
+    first_size,
+    fit_to_screen,
+    scrolled,
+    share,
+)
 
-
-class _EditCommand(QUndoCommand):
-    def __init__(
-        self, document: ProjectDocument, before: Project, after: Project, text: str
-    ) -> None:
-        super().__init__(text)
-        self.document, self.before, self.after = document, before, after
-
-    def redo(self) -> None:
-        self.document.set_project(self.after)
-
-    def undo(self) -> None:
-        self.document.set_project(self.before)
+STATE_VERSION = 2  # 1 had a bottom "Demo" dock; its saved states are ignored
 
 
 def default_autosave_folder() -> Path:
@@ -94,8 +90,10 @@ class MainWindow(QMainWindow):
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(260)
         self.progress.setTextVisible(True)
+        # Both permanent: a temporary message then never draws over the engine's state.
+        self.statusBar().addPermanentWidget(self.engine_label)
         self.statusBar().addPermanentWidget(self.progress)
-        self.statusBar().addWidget(self.engine_label)
+        self.presentation = Presentation(self)
         self._build_controllers(trainer, autosave_folder or default_autosave_folder())
         self._wire()
         self._on_document_changed(self.document)
@@ -119,41 +117,43 @@ class MainWindow(QMainWindow):
         self.runs_panel = RunsPanel(self._runs_folder, self.runner)
 
     def _build_layout(self) -> None:
-        left = QSplitter(Qt.Orientation.Vertical)
-        left.addWidget(self.stack_editor)
-        left.addWidget(self.properties)
-        left.setSizes([330, 420])
-        centre = QSplitter(Qt.Orientation.Vertical)
-        centre.addWidget(self.diagram)
-        self.centre_tabs = QTabWidget()
-        tabs: tuple[tuple[QWidget, str], ...] = (
+        """Stack | diagram over the plot tabs | side tabs. The diagram takes what the others
+        leave (stretch), and every tab page scrolls rather than growing the window."""
+        self.left_splitter = QSplitter(Qt.Orientation.Vertical)
+        self.left_splitter.addWidget(self.stack_editor)
+        self.left_splitter.addWidget(scrolled(self.properties))
+        self.centre_splitter = QSplitter(Qt.Orientation.Vertical)
+        self.centre_splitter.addWidget(self.diagram)
+        self.centre_tabs = PageTabs(
             (self.loss_plot, "Loss"),
             (self.compare_view, "Compare"),
             (self.sweep_view, "Sweep"),
             (self.inside_view, "Inside"),
         )
-        for widget, title in tabs:
-            self.centre_tabs.addTab(widget, title)
-        centre.addWidget(self.centre_tabs)
-        centre.setSizes([380, 400])
-        self.side_tabs = QTabWidget()
-        tabs = (
+        self.centre_splitter.addWidget(self.centre_tabs)
+        self.side_tabs = PageTabs(
             (self.dataset_panel, "Dataset"),
             (self.training_panel, "Training"),
             (self.evaluate_panel, "Evaluate"),
             (self.runs_panel, "Runs"),
         )
-        for widget, title in tabs:
-            self.side_tabs.addTab(widget, title)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
-        for part in (left, centre, self.side_tabs):
+        for part in (self.left_splitter, self.centre_splitter, self.side_tabs):
             self.splitter.addWidget(part)
-        self.splitter.setSizes([430, 700, 330])
-        self.splitter.setChildrenCollapsible(False)
-        self.setCentralWidget(self.splitter)
-        self.demo_dock = QDockWidget("Demo", self)
-        self.demo_dock.setObjectName("demoDock")
-        self.addDockWidget(Qt.DockWidgetArea.BottomDockWidgetArea, self.demo_dock)
+        for splitter in (self.splitter, self.centre_splitter, self.left_splitter):
+            splitter.setChildrenCollapsible(False)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self.splitter)
+        self.setCentralWidget(self.pages)
+
+    def _share_space(self) -> None:
+        """Initial splitter sizes from the window's size (the diagram gets the most)."""
+        width, height = self.width(), max(400, self.height() - 110)
+        share(self.splitter, (0, 1, 0), (0.24, 0, 0.22), width)
+        # 58 % for the diagram, but on a short screen the plots keep about 330 px
+        diagram = max(0.5, min(0.58, 1 - 330 / height))
+        share(self.centre_splitter, (3, 2), (diagram, 0), height)
+        share(self.left_splitter, (1, 1), (0.42, 0), height)
 
     def _build_controllers(self, trainer: Trainer | None, autosave_folder: Path) -> None:
         doc, runner, state, bar = self.document, self.runner, self.state, self.statusBar()
@@ -201,7 +201,11 @@ class MainWindow(QMainWindow):
             self,
         )
         self.demos = DemosController(
-            self.files.replace_project, self.demo_dock, (self.loss_plot, self.diagram), self
+            self.files.replace_project, self.side_tabs, (self.loss_plot, self.diagram), self
+        )
+        self.help = HelpController(self, lambda: self.engine_info)
+        self.start = StartPageController(
+            self.pages, self.files, self.demos, self.help, self.side_tabs, self.settings
         )
         K = QKeySequence.StandardKey
         self.undo_action = self.undo_stack.createUndoAction(self, "&Undo")
@@ -212,8 +216,6 @@ class MainWindow(QMainWindow):
         self.quit_action = QAction("&Quit", self)
         self.quit_action.setShortcut(QKeySequence(K.Quit))
         self.quit_action.triggered.connect(lambda _=False: self.close())
-        about = QAction("&About Dropout Studio", self)
-        about.triggered.connect(lambda _=False: self.about())
         self.toolbar = build_menus(
             self,
             self.files,
@@ -222,7 +224,8 @@ class MainWindow(QMainWindow):
             self.exports,
             self.demos,
             (self.undo_action, self.redo_action),
-            (self.quit_action, about),
+            self.quit_action,
+            (*self.help.actions[:2], self.start.action, self.help.actions[2]),
         )
         self.undo_keys = ProjectUndoKeys(self, self.undo_action, self.redo_action)
         app = QApplication.instance()
@@ -241,6 +244,7 @@ class MainWindow(QMainWindow):
         self.document.subscribe(self._on_document_changed)
         self.document.subscribe(lambda _doc: self.runs_panel.reset(), ("replaced",))
         self.document.subscribe(lambda _doc: self.runs_panel.refresh(), ("path",))
+        self.demos.presentation_toggled.connect(self._on_demos_presentation_toggled)
 
     # shortcuts for scripts, tests and benchmarks ------------------------------------------
     @property
@@ -285,7 +289,7 @@ class MainWindow(QMainWindow):
         """Every change of the project goes through here, as one undoable step."""
         before = self.document.project
         if project != before:
-            self.undo_stack.push(_EditCommand(self.document, before, project, description))
+            self.undo_stack.push(EditCommand(self.document, before, project, description))
 
     def _on_document_changed(self, document: ProjectDocument) -> None:
         self.setWindowTitle(f"{document.title.removesuffix(' *')}[*] — Dropout Studio")
@@ -294,29 +298,31 @@ class MainWindow(QMainWindow):
             self.diagram.set_network(document.project.network)
 
     # window -----------------------------------------------------------------------------
-    def about(self) -> None:
-        from PySide6 import __version__ as pyside_version
-        from PySide6.QtCore import qVersion
-
-        info = self.engine_info or {}
-        QMessageBox.about(
-            self,
-            "About Dropout Studio",
-            f"<b>Dropout Studio {__version__}</b><br>See which units dropout drops, and what "
-            f"that does to the loss.<br><br>TensorFlow {info.get('tensorflow', 'not loaded')}"
-            f"<br>Keras {info.get('keras', 'not loaded')}<br>Qt {qVersion()} (PySide6 "
-            f"{pyside_version})",
-        )
-
     def _restore_window(self) -> None:
+        """The last normal geometry (never a full-screen one), clamped to this screen."""
         geometry = self.settings.value("geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1500, 900)
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(first_size(self))
+            room = available(self)
+            self.move(room.center() - self.rect().center())
+        fit_to_screen(self)
+        self._share_space()
         state = self.settings.value("state")
         if state is not None:
-            self.restoreState(state)
+            self.restoreState(state, STATE_VERSION)
+
+    def _on_demos_presentation_toggled(self, on: bool) -> None:
+        """Full screen; the stack editor steps aside so the diagram and plots get its room."""
+        self.left_splitter.setVisible(not on)
+        self.presentation.set(on)
+
+    def showEvent(self, event: Any) -> None:
+        super().showEvent(event)
+        self.fit_to_screen()  # the real frame is known now
+        QTimer.singleShot(0, self.fit_to_screen)  # and once the window system has placed it
+
+    def fit_to_screen(self) -> None:
+        fit_to_screen(self)
 
     def closeEvent(self, event: Any) -> None:
         """Ask first (stop the job? unsaved changes?), then stop; never wait for a thread here:
@@ -338,6 +344,7 @@ class MainWindow(QMainWindow):
             event.ignore()
             return
         self.files.release_autosave()
-        self.settings.setValue("geometry", self.saveGeometry())
-        self.settings.setValue("state", self.saveState())
+        self.settings.setValue("geometry", self.presentation.geometry_to_save())
+        self.settings.setValue("state", self.saveState(STATE_VERSION))
+        self.demos.presentation_action.setChecked(False)  # the application's font back
         event.accept()

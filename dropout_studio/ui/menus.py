@@ -27,11 +27,11 @@ def build_menus(
     exports: ExportController,
     demos: DemosController,
     edit_actions: tuple[QAction, QAction],
-    window_actions: tuple[QAction, QAction],
+    quit_action: QAction,
+    help_actions: tuple[QAction, ...],
 ) -> QToolBar:
     """Fill the menu bar; returns the Run toolbar (Train and Stop keep their visible texts)."""
     undo, redo = edit_actions
-    quit_action, about = window_actions
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
     for action in (files.new_action, files.open_action):
@@ -73,7 +73,10 @@ def build_menus(
     demo_menu.addSeparator()
     demo_menu.addAction(demos.presentation_action)
     help_menu = bar.addMenu("&Help")
-    help_menu.addAction(about)
+    for action in help_actions:
+        if action is help_actions[-1]:
+            help_menu.addSeparator()
+        help_menu.addAction(action)
     toolbar = QToolBar("Run")
     toolbar.setObjectName("runToolbar")
     for action in (training.train_action, training.stop_action, training.evaluate_action):

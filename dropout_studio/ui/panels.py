@@ -6,7 +6,6 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
 
-import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -29,20 +28,29 @@ from PySide6.QtWidgets import (
 from dropout_studio.core.datasets import BUILTIN, SOURCES, SYNTHETIC
 from dropout_studio.core.document import ProjectDocument
 from dropout_studio.core.project import OPTIMIZERS, Project
+from dropout_studio.ui.sample_view import draw_preview
+from dropout_studio.ui.words import IconMessage
 
 Editor = Callable[[Project, str], None]
-PALETTE = [
-    "#1f77b4",
-    "#d62728",
-    "#2ca02c",
-    "#ff7f0e",
-    "#9467bd",
-    "#8c564b",
-    "#e377c2",
-    "#7f7f7f",
-    "#bcbd22",
-    "#17becf",
-]
+
+
+def available_training_samples(data: Any, project: Project) -> int:
+    """How many samples the split's training part holds before ``train_size`` takes some.
+
+    An engine Dataset that says so (``train_available``) is believed; otherwise the count is
+    exact when every training sample was taken, and estimated from the validation and test
+    sizes when ``train_size`` took fewer."""
+    known = getattr(data, "train_available", None)
+    if known is not None:
+        return int(known)
+    ds, taken = project.dataset, len(data.x_train)
+    if ds.train_size is None or taken < ds.train_size:
+        return taken
+    held = len(data.x_val) + len(data.x_test)
+    fraction = ds.validation_split + ds.test_split
+    if not 0 < fraction < 1:
+        return taken
+    return max(taken, round(held / fraction) - held)
 
 
 class DatasetPanel(QGroupBox):
@@ -68,15 +76,22 @@ class DatasetPanel(QGroupBox):
         self.browse = QPushButton("Browse…")
         self.browse.setToolTip("Choose the data file or folder")
         self.train_size = QSpinBox()
-        self.train_size.setRange(0, 1_000_000)
-        self.train_size.setSpecialValueText("all")
+        self.train_size.setRange(2, 1_000_000_000)
         self.train_size.setToolTip(
             "Training samples used (stratified); fewer samples show "
             "overfitting and what dropout does about it"
         )
         self.train_slider = QSlider(Qt.Orientation.Horizontal)
-        self.train_slider.setRange(0, 2000)
-        self.train_slider.setToolTip(self.train_size.toolTip())
+        self.train_slider.setRange(2, 2)
+        self.train_slider.setEnabled(False)
+        self.train_slider.setToolTip(
+            "Training samples used, from 2 up to the whole training part of the split "
+            "(the range follows the data once its preview has loaded)"
+        )
+        self.train_all = QCheckBox("all")
+        self.train_all.setToolTip("Train on every sample of the training part of the split")
+        self.train_available: int | None = None
+        self._exact_counts: dict[tuple[Any, int], int] = {}
         self.validation = QDoubleSpinBox()
         self.test = QDoubleSpinBox()
         for spin, what in ((self.validation, "validation"), (self.test, "held-out test")):
@@ -89,6 +104,7 @@ class DatasetPanel(QGroupBox):
         size_row = QHBoxLayout()
         size_row.addWidget(self.train_slider, 1)
         size_row.addWidget(self.train_size)
+        size_row.addWidget(self.train_all)
         form = QFormLayout()
         form.addRow("source", self.source)
         form.addRow("dataset", self.name)
@@ -107,18 +123,22 @@ class DatasetPanel(QGroupBox):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.info)
+        self.error = IconMessage()
+        self.error.setVisible(False)
+        layout.addWidget(self.error)
         layout.addWidget(self.preview, 1)
         self.source.activated.connect(lambda _: self._commit(source=self.source.currentText()))
         self.name.activated.connect(lambda _: self._commit(name=self.name.currentText()))
         self.path.editingFinished.connect(lambda: self._commit(path=self.path.text() or None))
         self.browse.clicked.connect(self._browse)
         self.train_size.editingFinished.connect(
-            lambda: self._commit(train_size=self.train_size.value() or None)
+            lambda: self._commit(train_size=self.train_size.value())
         )
         self.train_slider.sliderReleased.connect(
-            lambda: self._commit(train_size=self.train_slider.value() or None)
+            lambda: self._commit(train_size=self.train_slider.value())
         )
-        self.train_slider.valueChanged.connect(self.train_size.setValue)
+        self.train_slider.valueChanged.connect(self._on_train_slider_moved)
+        self.train_all.toggled.connect(self._on_train_all_toggled)
         self.validation.editingFinished.connect(
             lambda: self._commit(validation_split=round(self.validation.value(), 2))
         )
@@ -136,6 +156,7 @@ class DatasetPanel(QGroupBox):
             self.path,
             self.train_size,
             self.train_slider,
+            self.train_all,
             self.validation,
             self.test,
         )
@@ -150,12 +171,62 @@ class DatasetPanel(QGroupBox):
         self.path.setText(ds.path or "")
         self.path.setEnabled(ds.source in ("csv", "npz", "images"))
         self.browse.setEnabled(self.path.isEnabled())
-        self.train_size.setValue(ds.train_size or 0)
-        self.train_slider.setValue(min(ds.train_size or 0, self.train_slider.maximum()))
         self.validation.setValue(ds.validation_split)
         self.test.setValue(ds.test_split)
+        self._show_train_size()
         for w in widgets:
             w.blockSignals(False)
+
+    # train size -------------------------------------------------------------
+    def _show_train_size(self) -> None:
+        """'all' ticked, or the chosen count on a slider from 2 to the samples available."""
+        size = self.document.project.dataset.train_size
+        available = self.train_available
+        self.train_all.setChecked(size is None)
+        if available is not None:
+            self.train_slider.setRange(2, max(2, available))
+        shown = size if size is not None else (available or self.train_size.value())
+        self.train_size.setValue(shown)
+        self.train_slider.setValue(min(shown, self.train_slider.maximum()))
+        self.train_size.setEnabled(size is not None)
+        self.train_slider.setEnabled(size is not None and available is not None)
+
+    def _available(self, data: Any) -> int:
+        """Exact counts seen for this split (with 'all' ticked) win over later estimates."""
+        project = self.document.project
+        ds = project.dataset
+        key = (replace(ds, train_size=None), project.training.seed)
+        count = available_training_samples(data, project)
+        exact = (
+            getattr(data, "train_available", None) is not None
+            or ds.train_size is None
+            or len(data.x_train) < ds.train_size
+        )
+        if exact:
+            self._exact_counts[key] = count
+        return self._exact_counts.get(key, count)
+
+    def set_train_available(self, count: int | None) -> None:
+        """The size of the split's training part: the slider's right end."""
+        self.train_available = count
+        for w in (self.train_size, self.train_slider, self.train_all):
+            w.blockSignals(True)
+        self._show_train_size()
+        for w in (self.train_size, self.train_slider, self.train_all):
+            w.blockSignals(False)
+
+    def _on_train_slider_moved(self, value: int) -> None:
+        self.train_size.blockSignals(True)
+        self.train_size.setValue(value)
+        self.train_size.blockSignals(False)
+        if not self.train_slider.isSliderDown():  # keyboard or click: commit at once
+            self._commit(train_size=value)
+
+    def _on_train_all_toggled(self, on: bool) -> None:
+        if on:
+            self._commit(train_size=None)
+        else:
+            self._commit(train_size=max(2, self.train_slider.value() or self.train_size.value()))
 
     def _commit(self, **changes: Any) -> None:
         ds = self.document.project.dataset
@@ -180,59 +251,16 @@ class DatasetPanel(QGroupBox):
     # preview ----------------------------------------------------------------
     def show_data(self, data: Any) -> None:
         """Draw a sample of ``data`` (an engine Dataset): scatter, images or sequences."""
+        self.error.setVisible(False)
         self.info.setText(data.summary())
-        self.preview.clear()
-        self.preview.getViewBox().invertY(False)
-        self.preview.getViewBox().setAspectLocked(False)
-        x, y = data.x_train, data.y_train
-        if x.ndim == 2 and x.shape[1] == 2 and data.class_names:
-            for k, _name in enumerate(data.class_names):
-                pts = x[y == k]
-                self.preview.plot(
-                    pts[:, 0],
-                    pts[:, 1],
-                    pen=None,
-                    symbol="o",
-                    symbolSize=5,
-                    symbolBrush=PALETTE[k % len(PALETTE)],
-                    symbolPen=None,
-                )
-        elif x.ndim == 4 or (x.ndim == 2 and data.class_names and x.shape[1] == 64):
-            images = x if x.ndim == 4 else x.reshape(-1, 8, 8, 1)
-            count = min(8, len(images))
-            rows = [
-                np.concatenate(list(images[r : r + 4]), axis=1)
-                for r in (0, 4)
-                if r < count and len(images[r : r + 4]) == 4
-            ]
-            montage = np.concatenate(rows, axis=0) if rows else images[0]
-            if montage.shape[-1] == 1:
-                montage = montage[..., 0]
-            item = pg.ImageItem(montage, axisOrder="row-major")
-            self.preview.addItem(item)
-            self.preview.getViewBox().invertY(True)
-            self.preview.getViewBox().setAspectLocked(True)
-            names = (
-                ", ".join(data.class_names[int(v)] for v in y[:count]) if data.class_names else ""
-            )
-            self.info.setText(f"{data.summary()}\nshown: {names}")
-        elif x.ndim == 3:
-            for i in range(min(5, len(x))):
-                self.preview.plot(x[i, :, 0], pen=pg.mkPen(PALETTE[i], width=1))
-        elif x.ndim == 2 and x.shape[1] == 1:
-            self.preview.plot(
-                x[:, 0],
-                y,
-                pen=None,
-                symbol="o",
-                symbolSize=5,
-                symbolBrush=PALETTE[0],
-                symbolPen=None,
-            )
-        self.preview.autoRange()
+        self.set_train_available(self._available(data))
+        shown = draw_preview(self.preview, data)
+        if shown:
+            self.info.setText(f"{data.summary()}\n{shown}")
 
     def show_error(self, message: str) -> None:
-        self.info.setText(f"⛔ {message}")
+        self.error.set_message(message, "error")
+        self.error.setVisible(True)
         self.preview.clear()
 
 

@@ -44,6 +44,7 @@ from dropout_studio.core.spec import (
     DropoutSpec,
     LayerSpec,
     OptionSpec,
+    drop_keep_text,
 )
 
 MIN_DECIMALS = 6  # a float field never shows fewer: 0.125 stays 0.125, 1e-6 stays 1e-6
@@ -118,6 +119,7 @@ class LayerProperties(QWidget):
         self.rate_spin.setSingleStep(0.05)
         self.rate_spin.setToolTip("Rate = fraction dropped (Keras convention)")
         self.rate_text = QLabel()
+        self.rate_text.setWordWrap(True)
         rate_row = QHBoxLayout()
         rate_row.addWidget(self.rate_slider, 1)
         rate_row.addWidget(self.rate_spin)
@@ -140,8 +142,12 @@ class LayerProperties(QWidget):
         dropout_form.addRow("type", self.dropout_type)
         dropout_form.addRow("rate", rate_row)
         dropout_form.addRow("", self.rate_text)
+        self.input_text = QLabel()
+        self.recurrent_text = QLabel()
         dropout_form.addRow("RNN input", self.input_dropout)
+        dropout_form.addRow("", self.input_text)
         dropout_form.addRow("RNN recurrent", self.recurrent_dropout)
+        dropout_form.addRow("", self.recurrent_text)
         dropout_form.addRow("L2 penalty", self.l2)
         guidance = QLabel(GUIDANCE)
         guidance.setWordWrap(True)
@@ -159,6 +165,8 @@ class LayerProperties(QWidget):
         self.rate_spin.valueChanged.connect(self._on_rate_spin_changed)
         for spin in (self.input_dropout, self.recurrent_dropout, self.l2):
             spin.editingFinished.connect(self._commit_dropout)
+        self.input_dropout.valueChanged.connect(lambda _: self._update_rnn_text())
+        self.recurrent_dropout.valueChanged.connect(lambda _: self._update_rnn_text())
         self.option_widgets: dict[str, QWidget] = {}
         self._shown: tuple[int, str] | None = None
         document.subscribe(lambda doc: self.show_layer(self.index), ("network", "replaced"))
@@ -186,7 +194,12 @@ class LayerProperties(QWidget):
             self.form_box.setTitle("Layer (select one)")
             return
         info = LAYER_KINDS[layer.kind]
-        self.form_box.setTitle(f"Layer {index + 1}: {layer.kind} — {info.description}")
+        # A group box title never wraps and sets the panel's minimum width: the description
+        # goes into a wrapped label instead.
+        self.form_box.setTitle(f"Layer {index + 1}: {layer.kind}")
+        description = QLabel(info.description)
+        description.setWordWrap(True)
+        self.form.addRow(description)
         for option in info.options:
             widget = self._option_widget(option, layer.option(option.name))
             widget.setToolTip(option.help)
@@ -274,12 +287,25 @@ class LayerProperties(QWidget):
         for w in widgets:
             w.blockSignals(False)
         self._update_rate_text(layer.dropout.rate)
+        self._update_rnn_text()
 
     def _update_rate_text(self, rate: float) -> None:
-        if self.dropout_type.currentText() == "none":
+        kind = self.dropout_type.currentText()
+        if kind == "none":
             self.rate_text.setText("no dropout")
+        elif kind == "gaussian":
+            std = DropoutSpec("gaussian", rate).describe() if rate > 0 else "no noise"
+            self.rate_text.setText(f"{std} (multiplies outputs; nothing is dropped)")
         else:
-            self.rate_text.setText(f"drop {rate:.0%} · keep {1 - rate:.0%}")
+            self.rate_text.setText(drop_keep_text(rate))
+
+    def _update_rnn_text(self) -> None:
+        """Drop/keep beside the RNN rates (each mask is drawn once per sequence)."""
+        for spin, label in (
+            (self.input_dropout, self.input_text),
+            (self.recurrent_dropout, self.recurrent_text),
+        ):
+            label.setText(drop_keep_text(spin.value()) if spin.isEnabled() else "RNN layers only")
 
     def _on_slider_moved(self, value: int) -> None:
         self.rate_spin.blockSignals(True)

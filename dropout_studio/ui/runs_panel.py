@@ -15,7 +15,6 @@ from PySide6.QtWidgets import (
     QColorDialog,
     QHBoxLayout,
     QInputDialog,
-    QLabel,
     QMessageBox,
     QPushButton,
     QTreeWidget,
@@ -26,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from dropout_studio.core.runs import RunRecord, delete_run, list_runs, rename_run
 from dropout_studio.ui.jobs import JobRunner
+from dropout_studio.ui.words import IconMessage, count
 
 PALETTE = ["#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#2ca02c"]
 
@@ -53,8 +53,7 @@ class RunsPanel(QWidget):
         self.tree.setRootIsDecorated(False)
         self.tree.setToolTip("Tick runs to overlay their validation loss on the loss plot")
         self.tree.itemChanged.connect(self._on_tree_item_changed)
-        self.info = QLabel()
-        self.info.setWordWrap(True)
+        self.info = IconMessage()
         buttons = QHBoxLayout()
         for text, tip, slot in (
             ("Refresh", "Read the runs folder again", self.refresh),
@@ -89,7 +88,7 @@ class RunsPanel(QWidget):
         job.returned.connect(
             lambda records: self._fill(folder, records) if generation == self._generation else None
         )
-        job.errored.connect(lambda message, _details: self.info.setText(f"⛔ {message}"))
+        job.errored.connect(lambda message, _details: self.info.set_message(message, "error"))
 
     def reset(self) -> None:
         """Another project: forget the previous project's runs, ticks and colours."""
@@ -112,11 +111,12 @@ class RunsPanel(QWidget):
         self.tree.clear()
         self.records = {}
         if folder is None:
-            self.info.setText(
-                "Save the project to keep its runs: they go to runs/ beside the project file."
+            self.info.set_message(
+                "Save the project to keep its runs: they go to runs/ beside the project file.",
+                None,
             )
         else:
-            self.info.setText(f"{len(records)} runs in {folder}")
+            self.info.set_message(f"{count(len(records), 'run')} in {folder}", None)
             for record in reversed(records):  # oldest first: colours keep their order
                 self._colour(record.name)
             for record in records:

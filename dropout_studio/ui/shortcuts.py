@@ -1,4 +1,5 @@
-"""Undo and redo keys that reach the project from inside a property field.
+"""Undo: the one undoable edit (:class:`EditCommand`), and undo/redo keys that reach the
+project from inside a property field.
 
 A line edit or spin box takes Ctrl+Z / Ctrl+Shift+Z for its own undo even when it has nothing
 to undo (its text was just set from the project), so the window's Undo never fired while the
@@ -9,8 +10,27 @@ field itself has nothing to undo or redo.
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject
-from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QUndoCommand
 from PySide6.QtWidgets import QAbstractSpinBox, QLineEdit, QWidget
+
+from dropout_studio.core.document import ProjectDocument
+from dropout_studio.core.project import Project
+
+
+class EditCommand(QUndoCommand):
+    """One undoable edit: swaps whole immutable projects."""
+
+    def __init__(
+        self, document: ProjectDocument, before: Project, after: Project, text: str
+    ) -> None:
+        super().__init__(text)
+        self.document, self.before, self.after = document, before, after
+
+    def redo(self) -> None:
+        self.document.set_project(self.after)
+
+    def undo(self) -> None:
+        self.document.set_project(self.before)
 
 
 def unique_shortcuts(*keys: QKeySequence | str) -> list[QKeySequence]:

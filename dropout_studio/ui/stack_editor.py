@@ -36,12 +36,43 @@ from dropout_studio.core.shapes import StackReport, format_shape
 from dropout_studio.core.spec import (
     LAYER_KINDS,
     LayerSpec,
+    rnn_dropout_text,
 )
+from dropout_studio.ui.words import MessageList
 
 Editor = Callable[[Project, str], None]
 
 ERROR_BRUSH = QBrush(QColor(220, 50, 47, 60))
 WARNING_BRUSH = QBrush(QColor(230, 160, 0, 45))
+
+
+DROPOUT_TIP = (
+    "Rate = fraction dropped in each training step, keep = 1 − rate. Gaussian dropout drops "
+    "nothing: it multiplies each output by noise of mean 1. RNN masks are drawn once per sequence."
+)
+
+
+def dropout_column_text(layer: LayerSpec) -> str:
+    """The dropout column, narrow enough for a laptop's side panel (the tooltip has the long
+    form): 'drop 50% · keep 50%', 'spatial⏎drop 20% · keep 80%', 'Gaussian noise⏎std 0.65',
+    'input drop 20%⏎recurrent drop 20%' (⏎: a second line in the same row)."""
+    lines = [
+        f"{what} drop {rate * 100:.3g}%"
+        for what, rate in (("input", layer.input_dropout), ("recurrent", layer.recurrent_dropout))
+        if rate
+    ]
+    if layer.dropout.active:
+        kind, _, rest = layer.dropout.describe().partition(" · ")
+        lines += [rest] if kind == "dropout" else [kind, rest]
+    return "\n".join(lines)
+
+
+def dropout_tooltip(layer: LayerSpec) -> str:
+    """The dropout column's long form: every rate with drop and keep."""
+    lines = [rnn_dropout_text(layer.input_dropout, layer.recurrent_dropout)]
+    if layer.dropout.active:
+        lines.append(f"output: {layer.dropout.describe()}")
+    return "\n".join([*(line for line in lines if line), DROPOUT_TIP])
 
 
 class _LayerTree(QTreeWidget):
@@ -76,12 +107,16 @@ class LayerStackEditor(QWidget):
         self.tree = _LayerTree()
         self.tree.setHeaderLabels(["#", "layer", "output shape", "params", "dropout"])
         self.tree.setRootIsDecorated(False)
-        self.tree.setUniformRowHeights(True)
+        self.tree.setUniformRowHeights(False)  # a long dropout text takes two lines
         self.tree.setAlternatingRowColors(True)
         self.tree.setDragDropMode(QAbstractItemView.DragDropMode.InternalMove)
         self.tree.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        # Every column as wide as its text, never elided ("drop 50% · ke…"): a narrow panel
+        # scrolls sideways instead.
         self.tree.header().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        self.tree.header().setStretchLastSection(True)
+        self.tree.header().setStretchLastSection(False)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideNone)
+        self.tree.setHorizontalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.tree.setToolTip("The layer stack, top to bottom. Drag rows to reorder.")
         self.tree.row_moved.connect(self._on_tree_row_moved)
         self.tree.currentItemChanged.connect(self._on_tree_current_changed)
@@ -137,9 +172,7 @@ class LayerStackEditor(QWidget):
             self.tool_buttons[name] = button
         buttons.addStretch(1)
         self.total_label = QLabel()
-        self.message_label = QLabel()
-        self.message_label.setWordWrap(True)
-        self.message_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.message_label = MessageList()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addLayout(buttons)
@@ -171,11 +204,7 @@ class LayerStackEditor(QWidget):
         self.tree.clear()
         for i, layer in enumerate(project.network.layers):
             r = by_index.get(i)
-            drop = layer.dropout.describe() if layer.dropout.active else ""
-            if layer.input_dropout or layer.recurrent_dropout:
-                drop = (
-                    f"input {layer.input_dropout:g}, recurrent {layer.recurrent_dropout:g} " + drop
-                ).strip()
+            drop = dropout_column_text(layer)
             item = QTreeWidgetItem(
                 [
                     str(i + 1),
@@ -188,6 +217,8 @@ class LayerStackEditor(QWidget):
             item.setFlags(
                 (item.flags() | Qt.ItemFlag.ItemIsDragEnabled) & ~Qt.ItemFlag.ItemIsDropEnabled
             )
+            if drop:
+                item.setToolTip(4, dropout_tooltip(layer))
             problem = problems.get(i)
             if problem is not None:
                 brush = ERROR_BRUSH if problem.severity == "error" else WARNING_BRUSH
@@ -200,10 +231,12 @@ class LayerStackEditor(QWidget):
             f"total parameters: {self.report.total_params:,} "
             f"(trainable {self.report.trainable_params:,})"
         )
-        lines = [
-            f"{'⛔' if p.severity == 'error' else '⚠'} {p.message}" for p in self.report.problems
-        ]
-        self.message_label.setText("\n".join(lines))
+        self.message_label.set_messages(
+            [
+                ("error" if p.severity == "error" else "warning", p.message)
+                for p in self.report.problems
+            ]
+        )
         count = self.tree.topLevelItemCount()
         self.select(min(max(selected, 0), count - 1) if count else -1)
 

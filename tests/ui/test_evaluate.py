@@ -58,3 +58,96 @@ def test_logits_become_probabilities_in_the_evaluate_tab(qtbot):
     text = panel.prediction.text()
     assert "predicted b 99.8%" in text  # not "b 900.0%"
     assert with_probabilities(raw, load_preset("mlp-classic")) is raw
+
+
+class _Set:
+    """Shaped like ``engine.data.Dataset``'s test part."""
+
+    def __init__(self, x, y, names=()):
+        self.x_test, self.y_test, self.class_names = np.asarray(x), np.asarray(y), list(names)
+
+
+def _panel(qtbot, data, predictions, confusion, size=(380, 700)):
+    panel = EvaluatePanel()
+    qtbot.addWidget(panel)
+    panel.resize(*size)
+    panel.show()
+    qtbot.waitExposed(panel)
+    panel.show_evaluation(data, _Evaluation(np.asarray(predictions, dtype=float), confusion))
+    return panel
+
+
+def _items(panel, kind):
+    return [i for i in panel.picture.getPlotItem().items if isinstance(i, kind)]
+
+
+def test_the_chosen_sample_is_drawn_as_an_image(qtbot):
+    import pyqtgraph as pg
+
+    rng = np.random.default_rng(0)
+    x = rng.random((6, 64))  # digits: 8×8 images, flattened
+    names = [str(k) for k in range(10)]
+    panel = _panel(qtbot, _Set(x, [1, 2, 3, 4, 5, 6], names), np.eye(10)[:6], np.eye(10, dtype=int))
+    panel.sample.setValue(4)
+    (image,) = _items(panel, pg.ImageItem)
+    np.testing.assert_allclose(image.image, x[4].reshape(8, 8))
+    assert "image (8×8)" in panel.picture_caption.text()
+    colour = _Set(rng.random((3, 32, 32, 3)), [0, 1, 2], names[:3])
+    panel.show_evaluation(colour, _Evaluation(np.eye(3), np.eye(3, dtype=int)))
+    (image,) = _items(panel, pg.ImageItem)
+    assert image.image.shape == (32, 32, 3)
+
+
+def test_a_two_d_sample_is_a_ringed_point_on_the_scatter(qtbot):
+    import pyqtgraph as pg
+
+    x = np.array([[0.0, 0.0], [1.0, 2.0], [3.0, -1.0]])
+    panel = _panel(qtbot, _Set(x, [0, 1, 1], ["a", "b"]), [[0.9, 0.1]] * 3, np.eye(2, dtype=int))
+    panel.sample.setValue(1)
+    curves = _items(panel, pg.PlotDataItem)
+    ring = curves[-1]  # drawn last, on top
+    xs, ys = ring.getData()
+    assert (xs[0], ys[0]) == (1.0, 2.0)
+    assert sum(len(c.getData()[0]) for c in curves[:-1]) == 3  # the whole test set beneath
+
+
+def test_a_sequence_sample_is_a_line_with_truth_and_prediction(qtbot):
+    import pyqtgraph as pg
+
+    x = np.sin(np.linspace(0, 3, 20))[None, :, None] * np.ones((4, 1, 1))
+    panel = _panel(qtbot, _Set(x, [0.1, 0.2, 0.3, 0.4]), [[0.5]] * 4, None)
+    curves = _items(panel, pg.PlotDataItem)
+    assert len(curves[0].getData()[0]) == 20
+    assert [c.name() for c in curves[1:]] == ["true", "predicted"]
+    assert "prediction" in panel.picture_caption.text()
+
+
+def test_confusion_matrix_has_true_and_predicted_axis_titles(qtbot):
+    names = [str(k) for k in range(10)]
+    panel = _panel(
+        qtbot, _Set(np.zeros((3, 64)), [0, 1, 2], names), np.eye(10)[:3], np.eye(10, dtype=int)
+    )
+    qtbot.waitUntil(lambda: panel.matrix.isVisible() and panel.true_title.isVisible())
+    assert "predicted" in panel.predicted_title.text()
+    assert "true" in panel.true_title.text()
+    matrix = panel.matrix.geometry()
+    above, left = panel.predicted_title.geometry(), panel.true_title.geometry()
+    assert above.bottom() <= matrix.top()
+    assert abs(above.center().x() - matrix.center().x()) < 30
+    assert left.right() <= matrix.left()
+    assert abs(left.center().y() - matrix.center().y()) < 30
+    assert left.height() > left.width()  # drawn upright along the rows
+    assert panel.matrix.horizontalHeaderItem(3).text() == "3"
+
+
+def test_regression_fills_the_panel_instead_of_floating(qtbot):
+    x = np.linspace(-1, 1, 30)[:, None]
+    panel = _panel(qtbot, _Set(x, x[:, 0] ** 2), x**2 + 0.1, None)
+    assert not panel.matrix_box.isVisible()
+    assert panel.picture.isVisible()
+    qtbot.waitUntil(lambda: panel.picture.height() > 300)
+    assert panel.picture_caption.geometry().bottom() > panel.height() - 40  # down to the edge
+    assert panel.summary.geometry().top() < 20  # the text stays at the top
+    assert "true value" in panel.prediction.text()
+    panel.clear()
+    assert not panel.picture.isVisible()

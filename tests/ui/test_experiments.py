@@ -82,6 +82,16 @@ def test_analyse_and_twin(window, qtbot):
     assert abs(float(report.mc_mean.sum()) - 1) < 1e-5  # probabilities
     assert report.grid is not None  # moons are 2-D: an uncertainty map
     assert report.coadaptation is not None
+    # moons are points, not images: the features panel shows the first layer's weights
+    assert report.features is not None
+    assert report.features.shape == (16, 2)
+    assert window.inside_view.feature_plot.getPlotItem().items
+    table = window.inside_view.table
+    assert [table.item(r, 0).text() for r in range(table.rowCount())] == [
+        "layer 2 (Dense 16)",
+        "layer 3 (Dense 2)",
+    ]
+    assert "layer 2 (Dense 16)" in window.inside_view.summary.text()
     assert window.inside_view.twin.isEnabled()
     job = window.inside.train_twin()
     with qtbot.waitSignal(job.finished, timeout=60_000):

@@ -32,7 +32,7 @@ def test_window_modules_do_not_import_tensorflow():
 
 def test_stack_table_shows_shapes_and_parameters(make_window):
     window = make_window()
-    assert rows(window)[2] == ["3", "Dense", "(64,)", "65,600", "dropout · drop 50% · keep 50%"]
+    assert rows(window)[2] == ["3", "Dense", "(64,)", "65,600", "drop 50% · keep 50%"]
     assert "67,845" in window.stack_editor.total_label.text()
 
 
