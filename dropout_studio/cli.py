@@ -31,7 +31,7 @@ from dropout_studio.core.project import (
 )
 from dropout_studio.core.runs import fallback_run_folder, new_run_folder, runs_folder
 from dropout_studio.core.shapes import format_shape
-from dropout_studio.core.spec import LayerSpec
+from dropout_studio.core.spec import LAYER_KINDS, LayerSpec, rnn_dropout_text
 
 
 class CliError(Exception):
@@ -75,10 +75,9 @@ def _dropout_text(layer: LayerSpec) -> str:
     """The dropout column; a value ``check`` refused is shown as it is, never formatted."""
     try:
         drop = layer.dropout.describe()
-        if layer.input_dropout or layer.recurrent_dropout:
-            drop = f"input {layer.input_dropout:g} · recurrent {layer.recurrent_dropout:g}" + (
-                "" if not layer.dropout.active else f" · {drop}"
-            )
+        rnn = rnn_dropout_text(layer.input_dropout, layer.recurrent_dropout)
+        if rnn:
+            drop = rnn + ("" if not layer.dropout.active else f"; {drop}")
     except (TypeError, ValueError, OverflowError):
         return f"{shown(layer.dropout.type)} {shown(layer.dropout.rate)}"
     return drop
@@ -100,7 +99,7 @@ def layer_table(
         rows.append(
             (
                 str(i + 1),
-                shown(layer.kind, 40),
+                layer.kind if layer.kind in LAYER_KINDS else shown(layer.kind, 40),
                 format_shape(r.output_shape if r else None),
                 f"{r.params:,}" if r else "?",
                 drop,

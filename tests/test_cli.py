@@ -49,8 +49,16 @@ def test_new_and_check_print_the_layer_table(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "total parameters: 67,845" in out
     assert "dropout · drop 50% · keep 50%" in out
+    assert "\n1  Input " in out  # kinds print as plain words
     assert main(["new", str(path)]) == 2  # no silent overwrite
     assert "already exists" in capsys.readouterr().err
+
+
+def test_check_shows_rnn_dropout_as_drop_and_keep(tmp_path, capsys):
+    path = tmp_path / "rnn.json"
+    assert main(["new", str(path), "--preset", "lstm-sequence"]) == 0
+    assert main(["check", str(path)]) == 0
+    assert "input drop 20% · keep 80%; recurrent drop 20% · keep 80%" in capsys.readouterr().out
 
 
 def test_check_of_an_invalid_stack_exits_2_with_the_message(tmp_path, capsys):
