@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QResizeEvent
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from dropout_studio.core.runs import write_history_csv
@@ -64,7 +64,7 @@ class LossPlot(QWidget):
         fit_legend_row(self.loss_plot)
         self.metric_plot = readable_plot()
         self.metric_plot.setBackground(base)
-        self.metric_plot.setMinimumHeight(150)
+        self.metric_plot.setMinimumHeight(90)
         self.metric_plot.setMaximumHeight(220)
         self.metric_plot.setLabel("left", "accuracy")
         self.metric_plot.setLabel("bottom", EPOCH_LABEL)
@@ -99,11 +99,17 @@ class LossPlot(QWidget):
         layout.addLayout(row)
         layout.addWidget(self.loss_plot, 3)
         layout.addWidget(self.metric_plot, 1)
+        self.loss_plot.setMinimumHeight(140)  # the loss is the point: never the smaller pane
 
         self._timer = QTimer(self)
         self._timer.setInterval(50)
         self._timer.timeout.connect(self._redraw)
         self._timer.start()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """The accuracy pane takes at most a third of the height: the loss pane stays larger."""
+        self.metric_plot.setMaximumHeight(max(90, min(220, event.size().height() // 3)))
+        super().resizeEvent(event)
 
     def set_presentation(self, on: bool, font: QFont | None = None) -> None:
         """Larger legend, tick labels and axis titles (``font``, else 14 pt) for a projector."""

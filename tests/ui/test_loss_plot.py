@@ -123,3 +123,15 @@ def test_presentation_mode_enlarges_legend_and_ticks(plot):
     before = plot.loss_plot.getPlotItem().layout.rowMaximumHeight(0)
     plot.set_presentation(False)
     assert plot.loss_plot.getPlotItem().layout.rowMaximumHeight(0) < before
+
+
+@pytest.mark.parametrize("height", [260, 300, 420, 700])
+def test_the_loss_pane_stays_the_larger_one(qtbot, height):
+    """In a short Loss tab (1366x768) the accuracy pane must not squeeze the loss away."""
+    widget = LossPlot()
+    qtbot.addWidget(widget)
+    widget.resize(720, height)
+    widget.show()
+    qtbot.waitUntil(lambda: widget.loss_plot.height() > 0)
+    assert widget.loss_plot.height() > widget.metric_plot.height()
+    assert widget.metric_plot.height() <= max(90, height // 3)
