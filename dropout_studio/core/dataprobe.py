@@ -26,6 +26,8 @@ from dropout_studio.core.datasets import DatasetSpec, DataSignature
 
 SAMPLE_ROWS = 200  # CSV rows read with the csv module to tell numeric from text columns
 SCAN_BYTES = 64 * 2**20  # files up to this size are scanned whole: exact rows and classes
+MAX_COLUMNS = 100_000  # a CSV header wider than this is not a table of samples
+MAX_LINE_CHARS = 16 * 2**20
 SMALL_LABELS = 64 * 2**20  # an NPZ ``y`` up to this size is read for its exact class count
 FLOAT32_MAX = float(np.finfo(np.float32).max)
 IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".bmp", ".gif"})
@@ -417,13 +419,33 @@ def read_csv_header(path: Path) -> tuple[list[str], int]:
     check_regular_file(path, "CSV file")
     try:
         with open(path, newline="", encoding="utf-8-sig") as fh:
-            reader = csv.reader(fh)
+            reader = csv.reader(_capped_lines(fh, path))
             for row in reader:
                 if any(cell.strip() for cell in row):
+                    if len(row) > MAX_COLUMNS:
+                        raise DataProblem(
+                            f"has {len(row):,} columns, more than the {MAX_COLUMNS:,} Dropout "
+                            "Studio reads: is it one sample per line, with a header row?"
+                        )
                     return [h.strip() for h in row], reader.line_num
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise DataProblem(f"cannot be read as CSV ({exc}): save it as UTF-8 CSV") from None
     raise DataProblem("needs a header row and at least two data rows")
+
+
+def _capped_lines(fh: Any, path: Path) -> Iterator[str]:
+    """Lines of a text file, refusing one longer than :data:`MAX_LINE_CHARS` before it is read
+    whole (a 100 MB single-line file must not be parsed to learn it is not a table)."""
+    while True:
+        line = fh.readline(MAX_LINE_CHARS + 1)
+        if not line:
+            return
+        if len(line) > MAX_LINE_CHARS and not line.endswith("\n"):
+            raise DataProblem(
+                f"has a line longer than {MAX_LINE_CHARS // 2**20} MB: is it a CSV file with one "
+                "sample per line?"
+            )
+        yield line
 
 
 def label_index(header: list[str], label_column: str | None) -> int:

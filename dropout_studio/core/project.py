@@ -166,6 +166,13 @@ class Project:
             probe = probe_file_dataset(self.dataset, project_file)
             extra += [Problem(m) for m in probe.problems]
             signature = probe.signature
+            if not probe.problems and probe.samples is not None and probe.samples < 5:
+                extra.append(
+                    Problem(
+                        f"{self.dataset.path} holds {probe.samples} samples; at least 5 are "
+                        "needed to split it into training, validation and test sets"
+                    )
+                )
         if not extra:
             extra += data_problems(self, report, signature)
         if not extra:

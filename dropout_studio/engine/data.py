@@ -649,6 +649,23 @@ def load_dataset(
     ``on_progress(done_bytes, total_bytes)`` reports a download (MNIST, Fashion-MNIST and
     CIFAR-10 the first time; called from this thread), and setting ``stop`` cancels it.
     """
+    try:
+        return _load_dataset(spec, seed, project_file, on_progress=on_progress, stop=stop)
+    except MemoryError:  # any step (decode, labels, split) of a set larger than this machine
+        raise DataError(
+            "the dataset does not fit in this machine's memory: use fewer or smaller samples "
+            "(train_size), or a smaller file"
+        ) from None
+
+
+def _load_dataset(
+    spec: DatasetSpec,
+    seed: int,
+    project_file: str | os.PathLike[str] | None,
+    *,
+    on_progress: Callable[[int, int], None] | None,
+    stop: threading.Event | None,
+) -> Dataset:
     task = spec.option("task")
     divide_by = None
     if spec.source == "builtin":

@@ -199,7 +199,13 @@ def project_from_model(model: keras.Model, name: str) -> Project:
                     f"layer {layer.name!r}: two dropout layers in a row; "
                     "Dropout Studio gives each layer one output dropout"
                 )
-            rate = float(layer.get_config()["rate"])
+            config = layer.get_config()
+            if config.get("noise_shape") is not None:
+                raise ImportModelError(
+                    f"layer {layer.name!r} sets noise_shape={shown(config['noise_shape'])}, "
+                    "which Dropout Studio cannot represent: use SpatialDropout for whole channels"
+                )
+            rate = float(config["rate"])
             layers[-1] = replace(previous, dropout=DropoutSpec(DROPOUT_CLASSES[cls], rate))
             continue
         layers.append(_layer_spec(layer))
@@ -229,6 +235,9 @@ def import_model_file(path: str | os.PathLike[str]) -> Project:
             f"{shown(str(path))}: only .keras files can be imported (safe loading); re-save the "
             "model with model.save('model.keras')"
         )
+    if not path.is_file():
+        what = "no such file" if not path.exists() else "not a regular file"
+        raise ImportModelError(f"{shown(str(path))}: {what}; choose a .keras model file")
     try:
         model = keras.saving.load_model(path, compile=False)
     except Exception as exc:

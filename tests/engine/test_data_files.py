@@ -486,3 +486,52 @@ def test_large_sets_are_standardized_a_block_at_a_time(monkeypatch):
     np.testing.assert_array_equal(mean, x.mean(axis=0))
     np.testing.assert_allclose(std, x.astype("float64").std(axis=0), rtol=1e-6)
     assert std.dtype == np.float32
+
+
+# ---------------------------------------------------------------- found by fuzzing
+
+
+def test_a_csv_with_millions_of_columns_is_refused_from_its_header(tmp_path):
+    from dropout_studio.core.datasets import DatasetSpec
+    from dropout_studio.core.project import Project
+    from dropout_studio.engine.data import load_dataset
+
+    path = tmp_path / "wide.csv"
+    path.write_bytes(b"1," * 300_000 + b"label")
+    check = Project(dataset=DatasetSpec(source="csv", path=str(path))).check(tmp_path / "p.json")
+    assert any("300,001 columns" in p.message for p in check.errors)
+    with pytest.raises(DataError, match="300,001 columns"):
+        load_dataset(DatasetSpec(source="csv", path=str(path)))
+
+
+def test_a_csv_line_too_long_to_be_a_row_is_refused_without_reading_it_whole(tmp_path, monkeypatch):
+    import dropout_studio.core.dataprobe as probe
+
+    monkeypatch.setattr(probe, "MAX_LINE_CHARS", 1000)
+    path = tmp_path / "line.csv"
+    path.write_text("a" * 5000 + "\n1\n2\n")
+    with pytest.raises(probe.DataProblem, match="line longer than"):
+        probe.read_csv_header(path)
+
+
+def test_running_out_of_memory_anywhere_in_a_load_is_one_data_error(tmp_path, monkeypatch):
+    import dropout_studio.engine.data as data_module
+    from dropout_studio.core.datasets import DatasetSpec
+
+    np.savez(tmp_path / "d.npz", x=np.zeros((20, 2), "float32"), y=np.arange(20) % 2)
+
+    def no_memory(*args, **kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(data_module, "npz_labels", no_memory)
+    with pytest.raises(DataError, match="does not fit in this machine's memory"):
+        data_module.load_dataset(DatasetSpec(source="npz", path=str(tmp_path / "d.npz")))
+
+
+def test_check_counts_the_samples_of_an_npz_from_its_header(tmp_path):
+    from dropout_studio.core.datasets import DatasetSpec
+    from dropout_studio.core.project import Project
+
+    np.savez(tmp_path / "three.npz", x=np.zeros((3, 2)), y=np.array([0, 1, 0]))
+    project = Project(dataset=DatasetSpec(source="npz", path="three.npz"))
+    assert any("holds 3 samples" in p.message for p in project.check(tmp_path / "p.json").errors)

@@ -113,6 +113,22 @@ def test_settings_the_registry_cannot_carry_are_refused(layer, setting):
         project_from_model(model, "x")
 
 
+def test_dropout_with_a_noise_shape_is_refused():
+    inputs = keras.Input((8,))
+    x = keras.layers.Dense(4)(inputs)
+    model = keras.Model(inputs, keras.layers.Dropout(0.5, noise_shape=(None, 1))(x))
+    with pytest.raises(ImportModelError, match="noise_shape"):
+        project_from_model(model, "x")
+
+
+def test_a_missing_or_odd_path_names_what_it_is(tmp_path):
+    with pytest.raises(ImportModelError, match="no such file"):
+        import_model_file(tmp_path / "missing.keras")
+    (tmp_path / "folder.keras").mkdir()
+    with pytest.raises(ImportModelError, match="not a regular file"):
+        import_model_file(tmp_path / "folder.keras")
+
+
 def test_a_model_without_an_input_shape_is_one_message():
     with pytest.raises(ImportModelError, match="no input shape"):
         project_from_model(keras.Sequential([keras.layers.Dense(2)]), "x")
