@@ -1,19 +1,29 @@
 """Training throughput of the engine against plain Keras ``fit`` (and a PyTorch loop if present).
 
-Two regimes, contenders interleaved and repeated, medians printed as ratios:
+Regimes, contenders interleaved and repeated, medians printed as ratios:
 
 1. many small batches: ``mlp-classic``, batch 32, samples/s over whole runs (tracing included);
-2. small data, many epochs: 60 samples in one batch, a 500-unit layer with dropout, ms/epoch.
+2. small data, many epochs: 60 samples in one batch, a 500-unit layer with dropout, ms/epoch;
+3. the goals of issue 11 item 3 on 30 training samples (Dense 500 + dropout 0.4, full batch,
+   validation every epoch): the TensorFlow engine, the engine on Keras-on-JAX and a PyTorch
+   eager loop, each in fresh processes (Keras reads its backend once per process), reporting
+   separately the steady state ((wall of 4,100 epochs - wall of 100) / 4,000), the cold
+   4,000-epoch run (``train()`` called in a fresh process: build, trace/compile and train) and
+   the time to the first finished epoch; plus what the NaN safety copy of the weights costs
+   per epoch (goal: at most 5 %).
 
-Run: ``python bench/bench_training.py [--repeats 5]``. These machines are noisy (±15–30 %), so
-only ratios from the same run mean anything.
+Run: ``python bench/bench_training.py [--repeats 5] [--only 3]``. These machines are noisy
+(±15–30 %), so only ratios from the same run mean anything.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
+import sys
 import threading
 import time
 from dataclasses import replace
@@ -132,31 +142,311 @@ def regime(title, project, data, repeats, unit) -> None:
         print(f"  engine speed / {other} speed = {ratio:.2f}x (median)")
 
 
+# ----------------------------------------------------------------------------- regime 3
+
+GOAL_STEADY = 2.0  # JAX engine steady ms/epoch at least 2x faster than PyTorch's
+GOAL_COLD = 1.3  # whole cold 4,000-epoch run at least 1.3x faster than PyTorch's
+GOAL_COPY_PCT = 5.0  # the NaN safety copy costs at most 5 % of an epoch
+
+
+def small_task(epochs: int):
+    """30 training digits, Dense 500 + dropout 0.4, full batch, validation every epoch."""
+    from dropout_studio.core.spec import DropoutSpec, LayerSpec, NetworkSpec
+
+    project = load_preset("small-data")
+    network = NetworkSpec(
+        (
+            LayerSpec.make("Input", shape=(64,)),
+            LayerSpec.make(
+                "Dense", units=500, activation="relu", dropout=DropoutSpec("dropout", 0.4)
+            ),
+            LayerSpec.make("Dense", units=10, activation="softmax"),
+        )
+    )
+    project = replace(project, network=network, dataset=replace(project.dataset, train_size=30))
+    return project.with_training(epochs=epochs, batch_size=30, seed=0)
+
+
+def _engine_worker() -> dict[str, float]:
+    """In a fresh process: a cold 4,000-epoch ``train()``, then 100 and 4,100 epochs."""
+    data = load_dataset(small_task(1).dataset, 0)
+    first: list[float] = []
+
+    def on_event(event) -> None:
+        if event.kind == "epoch_ended" and not first:
+            first.append(time.perf_counter())
+
+    start = time.perf_counter()
+    cold = train(small_task(4000), data, on_event, threading.Event())
+    out = {"cold_s": time.perf_counter() - start, "first_epoch_s": first[0] - start}
+    out["cold_wall_time_s"] = cold.wall_time
+    walls = {e: train(small_task(e), data).wall_time for e in (100, 4100)}
+    out["steady_ms"] = (walls[4100] - walls[100]) / 4000 * 1000
+    out["copy_us"] = _copy_cost_us(small_task(1))
+    return out
+
+
+def _copy_cost_us(project) -> float:
+    """Microseconds one end-of-epoch safety copy of the weights costs inside a compiled loop.
+
+    Times a compiled loop of K iterations with and without exactly the copy the engine does
+    (a conditional copy on TensorFlow, a select XLA fuses on JAX): a direct measure, where
+    differencing two noisy training runs could not resolve a few percent.
+    """
+    model = build_model(project.network, 0)
+    weights = [v for v in model.weights if v.trainable or "moving" in v.path]
+    k = 4000
+    times: dict[bool, list[float]] = {True: [], False: []}
+    if keras.backend.backend() == "jax":
+        import jax
+        import jax.numpy as jnp
+        from jax import lax
+
+        def make(copy: bool):
+            def run(ws, safe):
+                def body(i, c):
+                    ws, safe, loss = c
+                    ws = [w * 1.0000001 for w in ws]  # the live weights change every step
+                    loss = loss * 1.0001
+                    if copy:
+                        ok = jnp.isfinite(loss)
+                        safe = [jnp.where(ok, w, s) for w, s in zip(ws, safe)]
+                    return ws, safe, loss
+
+                return lax.fori_loop(0, k, body, (ws, safe, jnp.float32(1.0)))
+
+            return jax.jit(run)
+
+        values = [w.value for w in weights]
+        fns = {flag: make(flag) for flag in (True, False)}
+        for fn in fns.values():
+            jax.block_until_ready(fn(values, values))
+        for _ in range(5):
+            for flag, fn in fns.items():
+                t = time.perf_counter()
+                jax.block_until_ready(fn(values, values))
+                times[flag].append(time.perf_counter() - t)
+    else:
+        import tensorflow as tf
+
+        live = [tf.Variable(w.value) for w in weights]
+        safe = [tf.Variable(w.value) for w in weights]
+        loss = tf.Variable(1.0)
+
+        def make(copy: bool):
+            @tf.function
+            def run():
+                i = tf.constant(0)
+                while i < k:
+                    for w in live:
+                        w.assign(w * 1.0000001)
+                    loss.assign(loss * 1.0001)
+                    if copy:
+                        if tf.math.is_finite(loss):
+                            for keep, w in zip(safe, live):
+                                keep.assign(w)
+                    i += 1
+
+            return run
+
+        fns = {flag: make(flag) for flag in (True, False)}
+        for fn in fns.values():
+            fn()
+        for _ in range(5):
+            for flag, fn in fns.items():
+                t = time.perf_counter()
+                fn()
+                times[flag].append(time.perf_counter() - t)
+    per = {flag: statistics.median(values) / k for flag, values in times.items()}
+    return max(0.0, per[True] - per[False]) * 1e6
+
+
+def _torch_worker() -> dict[str, float]:
+    """The same task as a PyTorch eager loop, written plainly (tensors in memory, no loader).
+
+    One intra-op thread: on this task it ran 1.4 ms/epoch against 2.3-20 ms with the default
+    two threads, which spin against any other load; the faster setting is the fair baseline.
+    """
+    torch.set_num_threads(1)
+    data = load_dataset(small_task(1).dataset, 0)
+    x, y = torch.tensor(data.x_train), torch.tensor(data.y_train, dtype=torch.long)
+    xv, yv = torch.tensor(data.x_val), torch.tensor(data.y_val, dtype=torch.long)
+    xt, yt = torch.tensor(data.x_test), torch.tensor(data.y_test, dtype=torch.long)
+
+    def run(epochs: int, first: list[float]) -> float:
+        start = time.perf_counter()
+        torch.manual_seed(0)
+        net = torch.nn.Sequential(
+            torch.nn.Linear(64, 500),
+            torch.nn.ReLU(),
+            torch.nn.Dropout(0.4),
+            torch.nn.Linear(500, 10),
+        )
+        opt = torch.optim.Adam(net.parameters(), lr=0.001)
+        loss_fn = torch.nn.CrossEntropyLoss()
+        for _ in range(epochs):
+            net.train()
+            opt.zero_grad()
+            loss = loss_fn(net(x), y)
+            loss.backward()
+            opt.step()
+            net.eval()
+            with torch.no_grad():
+                val = loss_fn(net(xv), yv)
+            history = (loss.item(), val.item())  # every epoch's numbers, as the engine keeps
+            if not first:
+                first.append(time.perf_counter())
+        with torch.no_grad():
+            loss_fn(net(xt), yt).item()
+        del history
+        return time.perf_counter() - start
+
+    first: list[float] = []
+    start = time.perf_counter()
+    cold = run(4000, first)
+    out = {"cold_s": cold, "first_epoch_s": first[0] - start, "cold_wall_time_s": cold}
+    walls = {e: run(e, []) for e in (100, 4100)}
+    out["steady_ms"] = (walls[4100] - walls[100]) / 4000 * 1000
+    return out
+
+
+# jax-engine starts with an empty compilation cache (a first run ever); jax-cached is a fresh
+# process whose cache that run filled (the same project trained again).
+WORKERS = {
+    "tf-engine": ("tensorflow", _engine_worker),
+    "jax-engine": ("jax", _engine_worker),
+    "jax-cached": ("jax", _engine_worker),
+    "torch": ("tensorflow", _torch_worker),
+}
+
+
+def _spawn(name: str, cache: str) -> dict[str, float] | None:
+    backend = WORKERS[name][0]
+    env = {**os.environ, "KERAS_BACKEND": backend, "DROPOUT_STUDIO_JAX_CACHE": cache}
+    proc = subprocess.run(
+        [sys.executable, __file__, "--worker", name],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode or not lines:
+        print(f"  {name}: failed ({proc.stderr.strip().splitlines()[-1:]})")
+        return None
+    return json.loads(lines[-1])
+
+
+def small_data_goals(repeats: int) -> None:
+    import tempfile
+
+    names = ["tf-engine", "jax-engine", "jax-cached"]
+    if torch is not None:
+        names.append("torch")
+    try:
+        import jax  # noqa: F401
+    except ImportError:
+        names = [name for name in names if not name.startswith("jax")]
+        print("  (jax is not installed: pip install -e '.[jax]' to measure Keras on JAX)")
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in names}
+    for _ in range(repeats):
+        with tempfile.TemporaryDirectory() as cache:  # empty for jax-engine, then filled
+            for name in names:  # interleaved fresh processes: noise hits each one alike
+                result = _spawn(name, cache)
+                if result is not None:
+                    runs[name].append(result)
+    print(
+        "\n3. 30 training samples, Dense 500 + dropout 0.4, full batch, validation every epoch"
+        f" (medians of {repeats} fresh processes per contender)"
+    )
+    med = {
+        name: {key: statistics.median(r[key] for r in rs) for key in rs[0]}
+        for name, rs in runs.items()
+        if rs
+    }
+    print(
+        "  cold = train() of 4,000 epochs as the first call in a fresh process (build, compile,"
+        " train, test);\n  wall_time_s = the same run as summary.json counts it (from the loop's"
+        " start); torch: its whole loop"
+    )
+    print(
+        f"  {'contender':<11} {'steady ms/epoch':>16} {'cold s':>8} {'wall_time_s':>12} "
+        f"{'first epoch s':>14} {'NaN copy % epoch':>17}"
+    )
+    for name, m in med.items():
+        copy = m.get("copy_us")
+        copy_pct = f"{100 * copy / (1000 * m['steady_ms']):.1f}" if copy is not None else "-"
+        print(
+            f"  {name:<11} {m['steady_ms']:16.3f} {m['cold_s']:8.2f} {m['cold_wall_time_s']:12.2f} "
+            f"{m['first_epoch_s']:14.2f} {copy_pct:>17}"
+        )
+    for name, m in med.items():
+        if "copy_us" in m:
+            pct = 100 * m["copy_us"] / (1000 * m["steady_ms"])
+            verdict = "met" if pct <= GOAL_COPY_PCT else "NOT met"
+            print(
+                f"  {name} NaN safety copy: {m['copy_us']:.1f} us = {pct:.1f} % of an epoch "
+                f"(goal <= {GOAL_COPY_PCT:.0f} %: {verdict})"
+            )
+    if "torch" not in med:
+        return
+    t = med["torch"]
+    for name in ("jax-engine", "jax-cached", "tf-engine"):
+        if name not in med:
+            continue
+        m = med[name]
+        steady, cold = t["steady_ms"] / m["steady_ms"], t["cold_s"] / m["cold_s"]
+        first = t["first_epoch_s"] / m["first_epoch_s"]
+        goal = name.startswith("jax")
+        print(
+            f"  {name} vs torch: steady {steady:.2f}x"
+            + (
+                f" (goal >= {GOAL_STEADY}x: {'met' if steady >= GOAL_STEADY else 'NOT met'})"
+                if goal
+                else ""
+            )
+            + f", cold run {cold:.2f}x"
+            + (
+                f" (goal >= {GOAL_COLD}x: {'met' if cold >= GOAL_COLD else 'NOT met'})"
+                if goal
+                else ""
+            )
+            + f", first epoch {first:.2f}x (speed ratios, higher is faster)"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=4000, help="small-data regime epochs")
+    parser.add_argument("--only", type=int, choices=(1, 2, 3), help="run one regime")
+    parser.add_argument("--worker", choices=list(WORKERS), help=argparse.SUPPRESS)
     args = parser.parse_args()
-
-    mlp = load_preset("mlp-classic").with_training(epochs=5, batch_size=32)
-    mlp = replace(mlp, dataset=mlp.dataset.with_options(samples=5000))
-    regime(
-        "1. many small batches: mlp-classic, batch 32, 5 epochs of 3,000 samples",
-        mlp,
-        load_dataset(mlp.dataset, 0),
-        args.repeats,
-        "samples/s",
-    )
-
-    small = load_preset("small-data").with_training(epochs=args.epochs)
-    regime(
-        f"2. small data: 60 samples, full batch, 500 units, {args.epochs} epochs "
-        "(fit timed over 150 epochs)",
-        small,
-        load_dataset(small.dataset, 0),
-        max(3, args.repeats // 2),
-        "ms/epoch",
-    )
+    if args.worker:
+        print(json.dumps(WORKERS[args.worker][1]()))
+        return
+    if args.only in (None, 1):
+        mlp = load_preset("mlp-classic").with_training(epochs=5, batch_size=32)
+        mlp = replace(mlp, dataset=mlp.dataset.with_options(samples=5000))
+        regime(
+            "1. many small batches: mlp-classic, batch 32, 5 epochs of 3,000 samples",
+            mlp,
+            load_dataset(mlp.dataset, 0),
+            args.repeats,
+            "samples/s",
+        )
+    if args.only in (None, 2):
+        small = load_preset("small-data").with_training(epochs=args.epochs)
+        regime(
+            f"2. small data: 60 samples, full batch, 500 units, {args.epochs} epochs "
+            "(fit timed over 150 epochs)",
+            small,
+            load_dataset(small.dataset, 0),
+            max(3, args.repeats // 2),
+            "ms/epoch",
+        )
+    if args.only in (None, 3):
+        small_data_goals(max(3, args.repeats // 2))
 
 
 if __name__ == "__main__":

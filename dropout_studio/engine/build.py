@@ -15,6 +15,7 @@ from dropout_studio.core.spec import (
     layer_name,
 )
 from dropout_studio.engine.layers import RECORDING_LAYERS, RecordingDropout
+from dropout_studio.engine.runtime import set_random_seed
 
 RNN_CLASSES = {"LSTM": "RecordingLSTM", "GRU": "RecordingGRU", "SimpleRNN": "RecordingSimpleRNN"}
 SEED_SPACE = 2**32  # seeds every Keras backend accepts (JAX takes uint32)
@@ -54,7 +55,7 @@ def build_model(network: NetworkSpec, seed: int = 0) -> keras.Model:
     report = infer(network)
     if report.errors:
         raise BuildError(report.errors[0].message)
-    keras.utils.set_random_seed(seed)
+    set_random_seed(seed)  # Keras' own imports TensorFlow even on the JAX backend
     first = network.layers[0]
     shape = tuple(first.option("shape"))
     dtype = "int32" if len(network.layers) > 1 and network.layers[1].kind == "Embedding" else None

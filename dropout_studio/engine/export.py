@@ -123,9 +123,13 @@ def _write_run_files(
             "message": result.message,
             "epochs_finished": len(result.history),
             "best_epoch": result.best_epoch,
+            # Whose weights model.keras holds (0-based epoch; null = the initial weights): after
+            # a NaN or a stop, the end of the last epoch whose loss was finite.
+            "weights_epoch": getattr(result, "weights_epoch", None),
             "test": result.test_metrics,
             "best_test": result.best_test_metrics,
-            "wall_time_s": round(result.wall_time, 3),
+            "wall_time_s": round(result.wall_time, 3),  # the whole run
+            "first_epoch_s": round(getattr(result, "first_epoch_time", 0.0) or 0.0, 3),
             "samples_per_second": round(result.samples_per_second, 1),
             "loop": result.loop,
             **(extra or {}),

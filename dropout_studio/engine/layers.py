@@ -120,11 +120,15 @@ class RecordingDropout(_MaskRecords, keras.layers.Layer):
                 self.last_mask.assign(ops.cast(noise[0], "float32"))
                 self.draws.assign_add(ops.cast(ops.shape(inputs)[0], "float32"))
             return inputs * noise
-        keep = ops.greater_equal(
-            keras.random.uniform(
-                self._noise_shape(inputs), dtype=inputs.dtype, seed=self.seed_generator
-            ),
-            self.rate,
+        noise = keras.random.uniform(
+            self._noise_shape(inputs), dtype=inputs.dtype, seed=self.seed_generator
+        )
+        # Draw the keep-mask as the backend's stock dropout does, so outputs stay bitwise equal:
+        # JAX keeps where bernoulli(1 - rate), i.e. uniform < 1 - rate, and divides by the keep
+        # probability; on TensorFlow the stock layer drops where uniform < rate.
+        stock_jax = self.mode != "alpha" and keras.backend.backend() == "jax"
+        keep = (
+            ops.less(noise, 1.0 - self.rate) if stock_jax else ops.greater_equal(noise, self.rate)
         )
         flat_keep = ops.reshape(keep, (-1, *self._mask_shape)) if self.mode == "spatial" else keep
         self._record(flat_keep)
@@ -134,6 +138,8 @@ class RecordingDropout(_MaskRecords, keras.layers.Layer):
             a = ((1 - self.rate) * (1 + self.rate * alpha_p**2)) ** -0.5
             b = -a * alpha_p * self.rate
             return a * (inputs * kept + alpha_p * (1 - kept)) + b
+        if stock_jax:
+            return ops.where(keep, inputs / (1.0 - self.rate), ops.zeros((), dtype=inputs.dtype))
         scale = ops.cast(1.0 / (1.0 - self.rate), inputs.dtype)
         return ops.where(keep, inputs * scale, ops.zeros((), dtype=inputs.dtype))
 

@@ -11,7 +11,13 @@ Two loops compute the same thing:
   steps, epoch boundaries and validation passes per call, sized to about 50 ms, so small data
   with thousands of epochs costs a fraction of a millisecond per epoch instead of ``fit``'s
   per-epoch overhead.
-* ``fit``: ``model.fit`` with callbacks, for other backends (JAX, torch).
+* ``jax`` (JAX backend, in-memory data): the same design as one ``jax.jit`` function over
+  ``model.stateless_call`` and ``optimizer.stateless_apply`` (``engine/jax_loop.py``).
+* ``fit``: ``model.fit`` with callbacks, for the torch backend or on request.
+
+Whatever the loop, a run that ends on a NaN (or a stop) leaves the model holding the weights from
+the end of the last epoch in the history, or the initial weights if none finished:
+``TrainingResult.weights_epoch`` names that epoch.
 """
 
 from __future__ import annotations
@@ -28,10 +34,10 @@ import numpy as np
 
 from dropout_studio.core.project import Project, data_problems
 from dropout_studio.core.shapes import infer
-from dropout_studio.engine.build import build_model
-from dropout_studio.engine.data import Dataset
+from dropout_studio.engine.build import BuildError, build_model
+from dropout_studio.engine.data import DataError, Dataset
 from dropout_studio.engine.layers import read_masks
-from dropout_studio.engine.runtime import on_device
+from dropout_studio.engine.runtime import DeviceError, check_device, on_device
 
 SNAPSHOT_INTERVAL_S = 0.05
 TARGET_CALL_S = 0.05
@@ -65,6 +71,10 @@ class TrainingResult:
     wall_time: float
     samples_seen: int
     loop: str
+    # 0-based epoch whose end-of-epoch weights the model holds; None: the initial weights
+    weights_epoch: int | None = None
+    # seconds from the loop's start to the first finished epoch: mostly tracing/compiling
+    first_epoch_time: float | None = None
 
     @property
     def samples_per_second(self) -> float:
@@ -72,10 +82,36 @@ class TrainingResult:
 
 
 class TrainingError(RuntimeError):
-    """Training could not start (spec/data mismatch); the message says what to change."""
+    """Training could not start or run; the message (one line) says what to change.
+
+    Unexpected failures inside Keras arrive chained (``__cause__``) so a GUI can show details.
+    """
 
 
 EventHandler = Callable[[TrainingEvent], None]
+
+
+class _HandlerFailed(Exception):
+    """Carries an exception raised by the caller's ``on_event`` through the loop unchanged."""
+
+
+def _guarded(on_event: EventHandler | None) -> EventHandler:
+    if on_event is None:
+        return lambda event: None
+    handler = on_event
+
+    def emit(event: TrainingEvent) -> None:
+        try:
+            handler(event)
+        except Exception as exc:  # the caller's bug, not a training failure: re-raised as is
+            raise _HandlerFailed() from exc
+
+    return emit
+
+
+def _one_line(exc: BaseException, limit: int = 300) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _check_fit(project: Project, data: Dataset) -> None:
@@ -111,7 +147,8 @@ def metric_names(data: Dataset) -> tuple[str, str]:
 def choose_loop(project: Project) -> str:
     if project.training.loop != "auto":
         return project.training.loop
-    return "compiled" if keras.backend.backend() == "tensorflow" else "fit"
+    backend = keras.backend.backend()
+    return {"tensorflow": "compiled", "jax": "jax"}.get(backend, "fit")
 
 
 def train(
@@ -129,27 +166,73 @@ def train(
     ``keep_best`` also reports test metrics of the weights with the best validation loss
     (``best_test_metrics``); it copies weights on every improvement, so it is off by default.
 
-    Raises :class:`TrainingError` before training when the stack does not fit the data.
+    Raises only :class:`TrainingError` (or :class:`DataError` from the data) for a project that
+    validation accepts: before training when the stack does not fit the data or the device is
+    not here, and, as a last line of defence, for an unexpected failure inside Keras (one-line
+    message, the original chained). Exceptions raised by ``on_event`` pass through unchanged.
     """
     _check_fit(project, data)
-    emit = on_event or (lambda event: None)
+    emit = _guarded(on_event)
     stop = stop or threading.Event()
+    backend = keras.backend.backend()
     chosen = loop or choose_loop(project)
-    if chosen == "compiled" and keras.backend.backend() != "tensorflow":
-        chosen = "fit"
-    with on_device(project.training.device):
-        model = build_model(project.network, project.training.seed)
-        runner = _CompiledLoop if chosen == "compiled" else _FitLoop
-        loop_runner = runner(project, data, model, emit, stop, keep_best)
-        if log_dir and project.training.tensorboard and keras.backend.backend() == "tensorflow":
+    if chosen == "compiled" and backend != "tensorflow":
+        chosen = "jax" if backend == "jax" else "fit"
+    if chosen == "jax" and backend != "jax":
+        chosen = "compiled" if backend == "tensorflow" else "fit"
+    try:
+        check_device(project.training.device)
+        with on_device(project.training.device):
+            return _run(project, data, emit, stop, chosen, keep_best, log_dir)
+    except _HandlerFailed as wrapped:
+        original = wrapped.__cause__
+        assert original is not None
+        raise original from original.__cause__
+    except (TrainingError, DataError):
+        raise
+    except (DeviceError, BuildError) as exc:
+        raise TrainingError(str(exc)) from exc
+    except Exception as exc:  # last line of defence: one line here, details chained
+        raise TrainingError(
+            f"training failed inside {backend} ({type(exc).__name__}): {_one_line(exc)}"
+        ) from exc
+
+
+def _run(
+    project: Project,
+    data: Dataset,
+    emit: EventHandler,
+    stop: threading.Event,
+    chosen: str,
+    keep_best: bool,
+    log_dir: str | None,
+) -> TrainingResult:
+    model = build_model(project.network, project.training.seed)
+    runner: type[_LoopBase]
+    if chosen == "compiled":
+        runner = _CompiledLoop
+    elif chosen == "jax":
+        from dropout_studio.engine.jax_loop import JaxLoop
+
+        runner = JaxLoop
+    else:
+        runner = _FitLoop
+    loop_runner = runner(project, data, model, emit, stop, keep_best)
+    if log_dir and project.training.tensorboard:
+        if keras.backend.backend() == "tensorflow":
             import tensorflow as tf
 
             loop_runner.tensorboard = tf.summary.create_file_writer(log_dir)
-        try:
-            return loop_runner.run()
-        finally:
-            if loop_runner.tensorboard is not None:
-                loop_runner.tensorboard.close()
+        else:
+            loop_runner.notes.append(
+                f"TensorBoard event files are not supported on the {keras.backend.backend()} "
+                "backend: none were written (history.csv holds the same numbers)"
+            )
+    try:
+        return loop_runner.run()
+    finally:
+        if loop_runner.tensorboard is not None:
+            loop_runner.tensorboard.close()
 
 
 class _LoopBase:
@@ -187,6 +270,17 @@ class _LoopBase:
         self.best_epoch: int | None = None
         self.best_val_loss = math.inf
         self.tensorboard: Any = None  # a tf.summary writer when the run asks for event files
+        self.notes: list[str] = []  # said in the final message (e.g. an unsupported option)
+        self.has_val = len(data.x_val) > 0
+        self.weights_epoch: int | None = None
+        self.first_epoch_time: float | None = None
+
+    def run(self) -> TrainingResult:
+        raise NotImplementedError
+
+    def _good(self, train_loss: float, val_loss: float) -> bool:
+        """An epoch whose weights may be kept: its losses are finite (validation if any)."""
+        return math.isfinite(train_loss) and (not self.has_val or math.isfinite(val_loss))
 
     # events -----------------------------------------------------------
     def _elapsed(self) -> float:
@@ -206,6 +300,8 @@ class _LoopBase:
         )
 
     def _epoch_ended(self, row: dict[str, float]) -> None:
+        if self.first_epoch_time is None:
+            self.first_epoch_time = self._elapsed()
         self.history.append(row)
         if self.tensorboard is not None:
             import tensorflow as tf
@@ -259,13 +355,22 @@ class _LoopBase:
                 )
             )
 
-    def _nan(self, epoch: int, batch: int) -> None:
+    def _nan(self, epoch: int, batch: int, validation: bool = False) -> None:
         self.status = "failed"
+        where = (
+            f"the validation loss became NaN or infinite after epoch {epoch + 1}"
+            if validation
+            else f"the loss became NaN or infinite at epoch {epoch + 1}, batch {batch}"
+        )
         self.message = (
-            f"the loss became NaN or infinite at epoch {epoch + 1}, batch {batch}: "
-            "lower the learning rate, check the data for extreme values, or use a "
+            f"{where}: lower the learning rate, check the data for extreme values, or use a "
             "lower dropout rate; the finished epochs are kept"
         )
+
+    def _kept_weights_note(self) -> str:
+        if self.weights_epoch is None:
+            return "the model keeps its initial weights"
+        return f"the model keeps the weights from the end of epoch {self.weights_epoch + 1}"
 
     def _finish(
         self, samples: int, test: dict[str, float], best_test: dict[str, float]
@@ -279,6 +384,10 @@ class _LoopBase:
                 f"early stopping: validation loss has not improved for "
                 f"{self.project.training.early_stopping} epochs"
             )
+        if self.status == "failed":
+            self.message = f"{self.message} ({self._kept_weights_note()})"
+        if self.notes:
+            self.message = "; ".join([m for m in (self.message, *self.notes) if m])
         final = TrainingEvent(
             {"finished": "finished", "early_stopped": "finished"}.get(self.status, self.status),
             epoch=len(self.history),
@@ -300,6 +409,8 @@ class _LoopBase:
             wall,
             samples,
             self.loop_name,
+            self.weights_epoch,
+            self.first_epoch_time,
         )
 
     loop_name = "base"
@@ -326,6 +437,11 @@ class _CompiledLoop(_LoopBase):
         weights = [v for v in model.weights if v.trainable or "moving" in v.path]
         keep_best = self.keep_best
         best = [tf.Variable(v.value, trainable=False) for v in weights] if keep_best else []
+        # The weights at the end of the last good epoch (initial weights until one ends): a NaN
+        # run or a stop leaves these in the model. Copied inside the step (measured in bench/).
+        safe = [tf.Variable(v.value, trainable=False) for v in weights]
+        safe_epoch = tf.Variable(-1, dtype=tf.int32)
+        has_val = self.has_val
         patience = self.project.training.early_stopping
         state = {
             "epoch": tf.Variable(0, dtype=tf.int32),
@@ -337,7 +453,7 @@ class _CompiledLoop(_LoopBase):
             "best_val": tf.Variable(np.inf, dtype=tf.float32),
             "since_best": tf.Variable(0, dtype=tf.int32),
         }
-        seed = self.seed
+        seed = self.seed % 2**31  # an int32 pair for the stateless shuffle
 
         def batch_loss(yb: Any, pred: Any) -> tuple[Any, Any]:
             if classify:
@@ -367,20 +483,34 @@ class _CompiledLoop(_LoopBase):
             denom = tf.maximum(tf.cast(m, tf.float32), 1.0)
             return total / denom, metric / denom
 
-        def end_epoch(rows: Any, finished_epochs: Any, halt: Any) -> tuple[Any, Any, Any]:
-            val_loss, val_metric = evaluate(xv, yv)
+        def end_epoch(
+            rows: Any, finished_epochs: Any, halt: Any, bad: Any
+        ) -> tuple[Any, Any, Any, Any]:
+            if has_val:
+                val_loss, val_metric = evaluate(xv, yv)
+            else:
+                val_loss, val_metric = tf.constant(math.nan), tf.constant(math.nan)
+            train_loss = state["loss_sum"] / state["count"]
             rows = rows.write(
                 rows.size(),
                 tf.stack(
                     [
                         tf.cast(state["epoch"], tf.float32),
-                        state["loss_sum"] / state["count"],
+                        train_loss,
                         state["metric_sum"] / state["count"],
                         val_loss,
                         val_metric,
                     ]
                 ),
             )
+            ok = tf.logical_and(tf.logical_not(bad), tf.math.is_finite(train_loss))
+            if has_val:  # non-finite validation loss: the weights themselves went bad
+                ok = tf.logical_and(ok, tf.math.is_finite(val_loss))
+            bad = tf.logical_not(ok)
+            if ok:
+                for keep, live in zip(safe, weights):
+                    keep.assign(live)
+                safe_epoch.assign(state["epoch"])
             improved = val_loss < state["best_val"]
             state["best_val"].assign(tf.minimum(val_loss, state["best_val"]))
             state["since_best"].assign(tf.where(improved, 0, state["since_best"] + 1))
@@ -395,7 +525,7 @@ class _CompiledLoop(_LoopBase):
             state["metric_sum"].assign(0.0)
             state["count"].assign(0.0)
             finished_epochs += 1
-            return rows, finished_epochs, halt
+            return rows, finished_epochs, halt, bad
 
         @tf.function(reduce_retracing=True)
         def run_steps(max_steps: Any, epochs_left: Any) -> tuple[Any, Any, Any, Any]:
@@ -438,9 +568,9 @@ class _CompiledLoop(_LoopBase):
                 state["batch"].assign_add(1)
                 done += 1
                 if spe == 1:  # full batch: every step ends an epoch, so skip the cond
-                    rows, finished_epochs, halt = end_epoch(rows, finished_epochs, halt)
+                    rows, finished_epochs, halt, bad = end_epoch(rows, finished_epochs, halt, bad)
                 elif tf.logical_and(state["batch"] == spe, tf.logical_not(bad)):
-                    rows, finished_epochs, halt = end_epoch(rows, finished_epochs, halt)
+                    rows, finished_epochs, halt, bad = end_epoch(rows, finished_epochs, halt, bad)
             return rows.stack(), last_loss, bad, halt
 
         eval_fn = evaluate  # eager: tracing once more at the end stalled GUI threads ~150 ms
@@ -461,9 +591,12 @@ class _CompiledLoop(_LoopBase):
             batch = int(state["batch"].numpy())
             epoch_now = int(state["epoch"].numpy())
             failed = bool(bad.numpy())
+            val_failed_at = None
             for r in rows.numpy():
-                if failed and not np.isfinite(r[1]):
-                    continue  # the epoch the NaN appeared in did not finish
+                if failed and not self._good(float(r[1]), float(r[3])):
+                    if np.isfinite(r[1]):
+                        val_failed_at = int(r[0])
+                    continue  # the epoch the NaN appeared in is not a finished epoch
                 self._epoch_ended(
                     {
                         "epoch": int(r[0]),
@@ -475,7 +608,9 @@ class _CompiledLoop(_LoopBase):
                 )
             step = int(optimizer.iterations.numpy())
             if failed:
-                if spe == 1:  # the full-batch step also closed its epoch
+                if val_failed_at is not None:
+                    self._nan(val_failed_at, spe, validation=True)
+                elif spe == 1:  # the full-batch step also closed its epoch
                     self._nan(epoch_now - 1, 1)
                 else:
                     self._nan(epoch_now, batch)
@@ -494,6 +629,11 @@ class _CompiledLoop(_LoopBase):
             epoch_now, batch, int(optimizer.iterations.numpy()), math.nan, force=True
         )
         samples = epoch_now * n + min(batch * bs, n)
+        kept = int(safe_epoch.numpy())
+        self.weights_epoch = None if kept < 0 else kept
+        if self.status in ("failed", "stopped") and (kept != epoch_now - 1 or batch):
+            for live, keep in zip(weights, safe):  # the end of the last good epoch
+                live.assign(keep)
         if self.status == "failed":
             return self._finish(samples, {}, {})
         test = self._test_metrics(eval_fn)
@@ -524,6 +664,9 @@ class _EventCallback(keras.callbacks.Callback):
         self.loop = loop
         self.epoch = 0
 
+    def on_train_begin(self, logs: Any = None) -> None:
+        self.loop.safe_weights = self.model.get_weights()
+
     def on_epoch_begin(self, epoch: int, logs: Any = None) -> None:
         self.epoch = epoch
         if self.loop.stop.is_set():
@@ -553,6 +696,16 @@ class _EventCallback(keras.callbacks.Callback):
                 loop.status = "stopped"
             return  # an interrupted epoch is not a finished epoch
         row = {"epoch": epoch, **{k: float(v) for k, v in (logs or {}).items()}}
+        current = self.model.get_weights()  # a copy: ~1 % of a fit epoch on small data
+        finite = all(np.isfinite(w).all() for w in current)
+        if not (finite and loop._good(row.get("loss", math.nan), row.get("val_loss", math.nan))):
+            if math.isfinite(row.get("loss", math.nan)):
+                loop._nan(epoch, loop.steps_per_epoch, validation=True)
+            else:
+                loop._nan(epoch, loop.steps_per_epoch)
+            self.model.stop_training = True
+            return
+        loop.safe_weights, loop.weights_epoch = current, epoch
         loop._epoch_ended(row)
         val = row.get("val_loss", math.inf)
         if loop.keep_best and val < loop.best_val:
@@ -567,6 +720,7 @@ class _FitLoop(_LoopBase):
         self._started()
         model, data = self.model, self.data
         self.best_val, self.best_weights = math.inf, None
+        self.safe_weights: list[Any] | None = None
         self.batch = 0
         model.compile(
             optimizer=make_optimizer(self.project),
@@ -595,6 +749,8 @@ class _FitLoop(_LoopBase):
             self.status = "stopped"
         if self.status == "finished" and len(self.history) < self.epochs:
             self.status = "early_stopped"
+        if self.status in ("failed", "stopped") and self.safe_weights is not None:
+            model.set_weights(self.safe_weights)  # the end of the last good epoch
         samples = len(self.history) * len(data.x_train)
         if self.status == "failed" or not len(data.x_test):
             return self._finish(samples, {}, {})

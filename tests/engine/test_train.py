@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections import Counter
 from dataclasses import replace
 
+import keras
 import numpy as np
 import pytest
 
@@ -15,7 +19,10 @@ from dropout_studio.core.project import load_preset
 from dropout_studio.engine.build import build_model, parameter_counts
 from dropout_studio.engine.data import Dataset, load_dataset
 from dropout_studio.engine.train import TrainingError, train
+from tests.engine.divergence import divergent_regression
 from tests.engine.helpers import tiny_project
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 pytestmark = pytest.mark.slow
 
@@ -43,6 +50,8 @@ def test_every_epoch_reaches_the_history_and_events(tiny_data, loop):
     assert snapshot.step > 0
     assert "dense_2_dropout" in snapshot.masks
     assert set(result.test_metrics) == {"loss", "accuracy"}
+    assert result.weights_epoch == 5
+    assert 0 < result.first_epoch_time <= result.wall_time
     freq = result.masks["dense_2_dropout"]["drop_frequency"]
     assert abs(freq.mean() - 0.5) < 0.05  # accumulated inside every compiled step
 
@@ -80,6 +89,7 @@ def test_stop_keeps_finished_epochs_and_returns_promptly(tiny_data, loop):
     latency = time.perf_counter() - stopped_at[0]
     assert result.status == "stopped"
     assert 3 <= len(result.history) < 10_000
+    assert result.weights_epoch == len(result.history) - 1  # not a half-finished epoch
     assert [r["epoch"] for r in result.history] == list(range(len(result.history)))
     assert latency < 1.5  # bench/ measures the real figure; this only catches a hang
 
@@ -127,6 +137,113 @@ def test_nan_loss_stops_with_epoch_and_batch(tiny_data):
         assert result.status == "failed"
         assert "NaN or infinite at epoch 1, batch" in result.message
         assert events[-1].kind == "failed"
+        assert result.weights_epoch is None
+        assert all(np.isfinite(w).all() for w in result.model.get_weights())
+
+
+@pytest.mark.parametrize("loop", ["compiled", "fit"])
+def test_a_divergent_run_keeps_finite_initial_weights(loop):
+    data, project = divergent_regression()
+    initial = build_model(project.network, project.training.seed).get_weights()
+    result = train(project.with_training(learning_rate=1e30), data, loop=loop)
+    assert result.status == "failed"
+    assert result.history == []
+    assert result.weights_epoch is None
+    assert "the model keeps its initial weights" in result.message
+    for kept, first in zip(result.model.get_weights(), initial):
+        np.testing.assert_array_equal(kept, first)
+
+
+@pytest.mark.parametrize("loop", ["compiled", "fit"])
+def test_a_late_divergence_keeps_the_last_good_epochs_weights(loop):
+    data, project = divergent_regression()
+    result = train(project, data, loop=loop)
+    assert result.status == "failed"
+    assert result.weights_epoch is not None
+    assert result.weights_epoch >= 2  # some epochs finished before the NaN
+    assert result.weights_epoch == len(result.history) - 1
+    assert f"weights from the end of epoch {result.weights_epoch + 1}" in result.message
+    weights = result.model.get_weights()
+    assert all(np.isfinite(w).all() for w in weights)
+    again = train(project.with_training(epochs=result.weights_epoch + 1), data, loop=loop)
+    assert again.status == "finished"
+    for kept, expected in zip(weights, again.model.get_weights()):
+        np.testing.assert_allclose(kept, expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("loop", ["compiled", "fit"])
+def test_projects_validation_accepts_train_or_fail_cleanly(tiny_data, loop):
+    with pytest.raises(TrainingError, match="'gpu:7' is not available; this machine has cpu"):
+        train(tiny_project(epochs=1, device="gpu:7"), tiny_data, loop=loop)
+    for project in (
+        tiny_project(epochs=2, seed=2**31 - 1),
+        tiny_project(epochs=2, early_stopping=1_000_000),
+        tiny_project(epochs=2).with_training(batch_size=1_000_000),
+        tiny_project(epochs=2, device="cpu"),
+    ):
+        result = train(project, tiny_data, loop=loop)
+        assert result.status == "finished", project.training
+        assert len(result.history) == 2
+    stop = threading.Event()
+
+    def stop_after_first_epoch(event):
+        if event.kind == "epoch_ended":
+            stop.set()
+
+    result = train(
+        tiny_project(epochs=1_000_000), tiny_data, stop_after_first_epoch, stop, loop=loop
+    )
+    assert result.status == "stopped"
+    empty = Dataset(
+        tiny_data.x_train,
+        tiny_data.y_train,
+        tiny_data.x_val[:0],
+        tiny_data.y_val[:0],
+        tiny_data.x_test[:0],
+        tiny_data.y_test[:0],
+        tiny_data.class_names,
+    )
+    assert train(tiny_project(epochs=2), empty, loop=loop).status == "finished"
+
+
+def test_unexpected_keras_failures_become_one_line_training_errors(tiny_data, monkeypatch):
+    def broken_build(self, variables):
+        raise RuntimeError("XLA said no\nwith a second line")
+
+    monkeypatch.setattr(keras.optimizers.Adam, "build", broken_build)
+    with pytest.raises(TrainingError, match="RuntimeError") as caught:
+        train(tiny_project(epochs=1), tiny_data)
+    assert "\n" not in str(caught.value)
+    assert "XLA said no with a second line" in str(caught.value)
+    assert isinstance(caught.value.__cause__, RuntimeError)  # details for the GUI
+
+
+def test_errors_raised_by_the_event_handler_pass_through_unchanged(tiny_data):
+    class HandlerBug(Exception):
+        pass
+
+    def on_event(event):
+        if event.kind == "epoch_ended":
+            raise HandlerBug("the GUI's own bug")
+
+    with pytest.raises(HandlerBug):
+        train(tiny_project(epochs=2), tiny_data, on_event)
+
+
+def test_engine_tests_pass_under_jax():
+    """Keras reads KERAS_BACKEND once per process: the JAX checks run in a child process."""
+    pytest.importorskip("jax")
+    if keras.backend.backend() == "jax":
+        pytest.skip("this process already runs the JAX tests directly")
+    if os.environ.get("DROPOUT_STUDIO_JAX_TESTS") == "separate":
+        pytest.skip("the JAX tests run in their own pytest (.ci/run)")
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"]
+    command += ["tests/engine/test_jax_loop.py", "tests/engine/test_layers.py"]
+    proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
+    assert " passed" in proc.stdout
+    assert "skipped" not in proc.stdout.splitlines()[-1]
 
 
 def test_early_stopping_ends_before_the_last_epoch(tiny_data):
