@@ -10,7 +10,7 @@ import math
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from dropout_studio.core.layer_kinds import OptionSpec, shown
+from dropout_studio.core.layer_kinds import OptionSpec, field_problems, shown
 
 SOURCES = ("builtin", "synthetic", "csv", "npz", "images")
 FILE_SOURCES = ("csv", "npz", "images")
@@ -274,13 +274,7 @@ def dataset_problems(dataset: DatasetSpec) -> list[str]:
     the rest involve several fields, so a project holding them still loads and the user can
     fix it in the app.
     """
-    problems: list[str] = []
-    for key, spec in DATASET_FIELDS.items():
-        value = getattr(dataset, key)
-        try:
-            spec.parse(value)
-        except ValueError as exc:
-            problems.append(f"dataset {key} must be {exc}, not {shown(value)}")
+    problems = field_problems(dataset, DATASET_FIELDS, "dataset")
     for key, value in dataset.options:
         option = DATASET_OPTIONS.get(key)
         if option is None:

@@ -10,7 +10,7 @@ kind is one entry here — and the tests parametrized over :data:`LAYER_KINDS` c
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -170,6 +170,19 @@ class OptionSpec:
         raise ValueError(self.expected())
 
 
+def field_problems(values: Any, specs: Mapping[str, OptionSpec], what: str) -> list[str]:
+    """One message per attribute of ``values`` outside its spec (objects built in code can hold
+    anything; loading already refuses these in files)."""
+    problems = []
+    for key, spec in specs.items():
+        value = getattr(values, key)
+        try:
+            spec.parse(value)
+        except ValueError as exc:
+            problems.append(f"{what} {key} must be {exc}, not {shown(value)}")
+    return problems
+
+
 def option_value_to_json(value: Any) -> Any:
     """Tuples as JSON lists; everything else as it is."""
     return list(value) if isinstance(value, tuple) else value
@@ -240,6 +253,30 @@ def _window(length: int | None, size: int, stride: int, padding: str) -> int | N
     return (length - size) // stride + 1
 
 
+_TOO_LARGE_HINTS = {
+    "kernel": "use a smaller kernel_size or padding 'same'",
+    "pool_size": "use a smaller pool_size or remove the layer",
+}
+
+
+def _sliding(
+    shape: Shape,
+    sizes: tuple[int, ...],
+    strides: tuple[int, ...],
+    padding: str,
+    at: Where,
+    window: str,
+) -> list[int | None]:
+    """The spatial output of a window slid over every axis but the channels (conv, pooling)."""
+    spatial = [_window(n, k, s, padding) for n, k, s in zip(shape[:-1], sizes, strides)]
+    if any(d is not None and d < 1 for d in spatial):
+        raise LayerError(
+            f"{at.label}: {window} {'×'.join(map(str, sizes))} is larger than its input "
+            f"{format_shape(shape)} from {at.previous}: {_TOO_LARGE_HINTS[window]}"
+        )
+    return spatial
+
+
 def _dense(layer: LayerSpec, shape: Shape, at: Where) -> tuple[Shape, int, int]:
     inputs = _known_last(shape, at, "last dimension")
     units = layer.option("units")
@@ -253,14 +290,7 @@ def _conv(rank: int) -> Callable[[LayerSpec, Shape, Where], tuple[Shape, int, in
         channels = _known_last(shape, at)
         sizes = _axes(layer.option("kernel_size"), rank)
         strides = _axes(layer.option("strides"), rank)
-        padding = layer.option("padding")
-        spatial = [_window(n, k, s, padding) for n, k, s in zip(shape[:-1], sizes, strides)]
-        if any(d is not None and d < 1 for d in spatial):
-            raise LayerError(
-                f"{at.label}: kernel {'×'.join(map(str, sizes))} is larger than its input "
-                f"{format_shape(shape)} from {at.previous}: use a smaller kernel_size or "
-                "padding 'same'"
-            )
+        spatial = _sliding(shape, sizes, strides, layer.option("padding"), at, "kernel")
         filters = layer.option("filters")
         params = math.prod(sizes) * channels * filters + filters
         return (*spatial, filters), params, params
@@ -274,14 +304,7 @@ def _pool(rank: int) -> Callable[[LayerSpec, Shape, Where], tuple[Shape, int, in
         sizes = _axes(layer.option("pool_size"), rank)
         raw = layer.option("strides")
         strides = sizes if raw is None else _axes(raw, rank)
-        padding = layer.option("padding")
-        spatial = [_window(n, k, s, padding) for n, k, s in zip(shape[:-1], sizes, strides)]
-        if any(d is not None and d < 1 for d in spatial):
-            raise LayerError(
-                f"{at.label}: pool_size {'×'.join(map(str, sizes))} is larger than its input "
-                f"{format_shape(shape)} from {at.previous}: use a smaller pool_size or remove "
-                "the layer"
-            )
+        spatial = _sliding(shape, sizes, strides, layer.option("padding"), at, "pool_size")
         return (*spatial, shape[-1]), 0, 0
 
     return rule

@@ -32,7 +32,12 @@ from dropout_studio.core.datasets import (
     known_signature,
 )
 from dropout_studio.core.files import atomic_write_text
-from dropout_studio.core.layer_kinds import OptionSpec, option_value_to_json, shown
+from dropout_studio.core.layer_kinds import (
+    OptionSpec,
+    field_problems,
+    option_value_to_json,
+    shown,
+)
 from dropout_studio.core.shapes import Problem, StackReport, format_shape, infer
 from dropout_studio.core.spec import (
     DROPOUT_RATE,
@@ -123,13 +128,7 @@ class TrainingSpec:
 
 def training_problems(training: TrainingSpec) -> list[str]:
     """Settings outside their registry range (possible only for projects built in code)."""
-    problems = []
-    for key, spec in TRAINING_OPTIONS.items():
-        value = getattr(training, key)
-        try:
-            spec.parse(value)
-        except ValueError as exc:
-            problems.append(f"training {key} must be {exc}, not {shown(value)}")
+    problems = field_problems(training, TRAINING_OPTIONS, "training")
     if isinstance(training.device, str) and not DEVICE_PATTERN.fullmatch(training.device):
         problems.append(
             f"training device {shown(training.device)} is not a device name: use auto, cpu, "
