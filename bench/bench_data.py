@@ -8,6 +8,9 @@ load minus the RSS before it). Dropout Studio's CSV importer runs beside plain
 machine disturb less), with the goals of issue 12 beside the figures and a line for
 every step where the cost per row or per image grows faster than linearly.
 
+``load_csv progress`` and ``load_image_folder progress`` load as the window and the CLI do
+(progress reports and a stop flag); ``preview sample …`` is what the dataset panel reads.
+
 Run: ``python bench/bench_data.py`` (CSV 10k, 100k, 200k and 1M rows; folders of 1k and 10k
 PNGs), or ``--quick`` (CSV 10k, 100k, 200k; folders of 200 and 1k). Files are generated into a
 temporary folder (``--keep DIR`` keeps them there). These machines are noisy (±15–30 %): compare
@@ -40,7 +43,7 @@ GOAL_IMAGES_MB = 600.0
 NONLINEAR = 1.3  # cost per unit growing by more than this between sizes counts as non-linear
 
 WORKER = r"""
-import json, resource, sys, time
+import json, resource, sys, threading, time
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -58,12 +61,25 @@ cpu = usage.ru_utime + usage.ru_stime
 start = time.perf_counter()
 if what == "load_csv":
     x, y, names = engine_data.load_csv(path, "label")
+elif what == "load_csv progress":  # as the window and the CLI load it: progress and Stop
+    x, y, names = engine_data.load_csv(
+        path, "label", on_progress=lambda done, total: None, stop=threading.Event()
+    )
 elif what == "pandas.read_csv":
     frame = pd.read_csv(path)
 elif what == "load_dataset csv":
     data = engine_data.load_dataset(DatasetSpec("csv", path=str(path)), 0)
 elif what == "load_image_folder":
     x, y, names = engine_data.load_image_folder(path, 64, 64, 3)
+elif what == "load_image_folder progress":
+    x, y, names = engine_data.load_image_folder(
+        path, 64, 64, 3, on_progress=lambda done, total: None, stop=threading.Event()
+    )
+elif what == "preview sample csv":  # what the dataset panel reads
+    sample = engine_data.load_sample(DatasetSpec("csv", path=str(path)))
+elif what == "preview sample images":
+    spec = DatasetSpec("images", path=str(path), options=(("channels", 3), ("size", 64)))
+    sample = engine_data.load_sample(spec)
 elif what == "load_dataset images":
     spec = DatasetSpec("images", path=str(path), options=(("channels", 3), ("size", 64)))
     data = engine_data.load_dataset(spec, 0)
@@ -160,7 +176,7 @@ def report(kind: str, sizes: list[int], contenders: list[str], results: dict, un
 
 
 def goal(what: str, size: int) -> str:
-    if what == "load_csv":
+    if what in ("load_csv", "load_csv progress"):
         scale = size / GOAL_CSV_ROWS
         seconds, mb = GOAL_CSV
         mark = "" if size == GOAL_CSV_ROWS else " (scaled linearly)"
@@ -194,8 +210,19 @@ def main() -> None:
                 write_images(path, count)
             cases.append(("images", count, path))
         contenders = {
-            "csv": ["load_csv", "pandas.read_csv", "load_dataset csv"],
-            "images": ["load_image_folder", "load_dataset images"],
+            "csv": [
+                "load_csv",
+                "load_csv progress",
+                "pandas.read_csv",
+                "load_dataset csv",
+                "preview sample csv",
+            ],
+            "images": [
+                "load_image_folder",
+                "load_image_folder progress",
+                "load_dataset images",
+                "preview sample images",
+            ],
         }
         print(
             f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; median of "

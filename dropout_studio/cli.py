@@ -161,6 +161,63 @@ class ProgressPrinter:
             self.stream.write("\n")
 
 
+class LoadProgress:
+    """``loading the data… N %`` on ``stream`` once a load has taken ``after`` seconds: one line
+    rewritten in place on a terminal, a line per quarter otherwise."""
+
+    def __init__(self, stream: TextIO, what: str, after: float = 1.0) -> None:
+        self.stream, self.what, self.after = stream, what, after
+        self.tty = stream.isatty()
+        self.started = time.perf_counter()
+        self.shown = -1  # the last percent printed
+
+    def __call__(self, done: int, total: int) -> None:
+        if total <= 0 or time.perf_counter() - self.started < self.after:
+            return
+        percent = min(100, 100 * done // total)
+        if self.tty and percent != self.shown:
+            self.stream.write(f"\r{self.what}… {percent} %")
+            self.stream.flush()
+            self.shown = percent
+        elif not self.tty and (self.shown < 0 or percent >= min(100, self.shown + 25)):
+            _print(f"{self.what}… {percent} %", self.stream)
+            self.shown = percent
+
+    def finish(self) -> None:
+        if self.tty and self.shown >= 0:
+            self.stream.write("\n")
+            self.shown = -1
+
+
+def _load_data(project: Project, project_file: Path) -> Any:
+    """The dataset, with progress on stderr for a load over a second; the first Ctrl-C stops
+    the load (``None``), a second one interrupts at once."""
+    from dropout_studio.engine.data import DataError, load_dataset
+
+    stop = threading.Event()
+
+    def on_interrupt(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    source = project.dataset.source
+    what = "downloading the dataset" if source == "builtin" else "loading the data"
+    progress = LoadProgress(sys.stderr, what)
+    previous = signal.signal(signal.SIGINT, on_interrupt)
+    try:
+        data = load_dataset(
+            project.dataset, project.training.seed, project_file, on_progress=progress, stop=stop
+        )
+    except DataError as exc:
+        if not stop.is_set():
+            raise CliError(str(exc)) from None
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        progress.finish()
+    return None if stop.is_set() else data
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     project_file = Path(args.project)
     project = load_project(project_file)
@@ -188,14 +245,15 @@ def cmd_train(args: argparse.Namespace) -> int:
             f"dropout-studio check {project_file} lists them"
         )
     _check_device(project.training.device)
-    from dropout_studio.engine.data import DataError, load_dataset
     from dropout_studio.engine.export import write_run
     from dropout_studio.engine.train import TrainingError, train
 
-    try:
-        data = load_dataset(project.dataset, project.training.seed, project_file)
-    except DataError as exc:
-        raise CliError(str(exc)) from None
+    data = _load_data(project, project_file)
+    if data is None:
+        _print(
+            "dropout-studio train: stopped while loading the data; nothing was trained", sys.stderr
+        )
+        return 130
     stop = threading.Event()
 
     def on_interrupt(signum: int, frame: Any) -> None:

@@ -45,7 +45,8 @@ class DataProbe:
     """What a probe found: the signature when it could tell, and one sentence per problem.
 
     ``approximate`` is true when the file was larger than the scan cap and the row and class
-    counts come from its first part only.
+    counts come from its first part only. ``class_counts`` are the samples per class, in the
+    order of ``class_names``, where the probe could count them (empty otherwise).
     """
 
     signature: DataSignature | None
@@ -53,6 +54,7 @@ class DataProbe:
     samples: int | None = None
     class_names: tuple[str, ...] = ()
     approximate: bool = False
+    class_counts: tuple[int, ...] = ()
 
 
 # ---------------------------------------------------------------- paths
@@ -120,12 +122,13 @@ def memory_bytes() -> int:
 
 
 def classes_from_labels(
-    values: np.ndarray, task: str | None, locate: Callable[[int], str]
+    values: np.ndarray, task: str | None, locate: Callable[[int], str], min_classes: int = 2
 ) -> tuple[np.ndarray, list[str]]:
     """Labels become class indices unless they are non-integer numbers (regression).
 
     ``locate(i)`` names sample ``i`` in messages ("row 5, column 'label'"). Text labels that
-    are all numbers count as numbers, so "1" and "1.0" are one class.
+    are all numbers count as numbers, so "1" and "1.0" are one class. A preview's sample may
+    hold one class only (``min_classes=1``).
     """
     values = np.asarray(values)
     if values.ndim != 1:
@@ -175,7 +178,7 @@ def classes_from_labels(
     else:
         skeys, indices = np.unique(values, return_inverse=True)
         names = [str(k) for k in skeys]
-    if len(names) < 2:
+    if len(names) < min_classes:
         raise DataProblem(
             f"every sample has the label {names[0]!r}; a classifier needs at least two classes"
         )
@@ -555,6 +558,7 @@ def _scan_csv(
     numeric = [True] * width  # decided from the sample; text columns are one-hot encoded
     categories: list[set[str]] = [set() for _ in range(width)]
     first_row: dict[str, int] = {}
+    counts: dict[str, int] = {}
     scan = _Scan(count=0, read=0, lines=skip)
     sample: list[list[str]] = []
     rows = _csv_rows(path, skip, SCAN_BYTES, quick)
@@ -565,16 +569,21 @@ def _scan_csv(
         if scan.count == SAMPLE_ROWS:
             break
     _decide_columns(sample, header, label, numeric, categories, first_row, problems)
+    for cells in sample:
+        value = cells[label].strip()
+        counts[value] = counts.get(value, 0) + 1
     text = [c for c in range(width) if not numeric[c] and c != label]
     if scan.count == SAMPLE_ROWS and scan.read <= SCAN_BYTES:
         if quick:
             rows.close()
-            _scan_lines(path, scan, width, label, text, first_row, categories)
+            _scan_lines(path, scan, width, label, text, first_row, categories, counts)
         else:
             for cells, read, _ in rows:
                 scan.count, scan.read = scan.count + 1, read
                 _check_width(cells, width, scan.count + 1)
-                first_row.setdefault(cells[label].strip(), scan.count + 1)
+                value = cells[label].strip()
+                first_row.setdefault(value, scan.count + 1)
+                counts[value] = counts.get(value, 0) + 1
                 for c in text:
                     categories[c].add(cells[c].strip())
     if scan.count < 2:
@@ -587,12 +596,17 @@ def _scan_csv(
     labels = sorted(first_row)
     locate = _row_locator([first_row[k] for k in labels], header[label])
     try:
-        _, names = classes_from_labels(np.asarray(labels, dtype=str), task, locate)
+        indices, names = classes_from_labels(np.asarray(labels, dtype=str), task, locate)
     except DataProblem as exc:
         problems.append(str(exc))
         return DataProbe(None, tuple(problems), samples, (), approximate)
     signature = DataSignature((features,), len(names)) if not problems else None
-    return DataProbe(signature, tuple(problems), samples, tuple(names), approximate)
+    per_class: tuple[int, ...] = ()
+    if names:
+        weights = np.asarray([counts.get(k, 0) for k in labels], dtype="float64")
+        found = np.bincount(indices, weights=weights, minlength=len(names))
+        per_class = tuple(int(v) for v in found)
+    return DataProbe(signature, tuple(problems), samples, tuple(names), approximate, per_class)
 
 
 @dataclass
@@ -617,6 +631,7 @@ def _scan_lines(
     text: list[int],
     first_row: dict[str, int],
     categories: list[set[str]],
+    counts: dict[str, int],
 ) -> None:
     """The rest of the file up to the cap, reading only the label and text columns.
 
@@ -646,6 +661,7 @@ def _scan_lines(
                     continue
                 scan.count += 1
                 first_row.setdefault(value, scan.count + 1)
+                counts[value] = counts.get(value, 0) + 1
                 cells = []
             else:
                 cells = line.split(",", upto)
@@ -653,7 +669,9 @@ def _scan_lines(
                     continue
                 scan.count += 1
             if cells:
-                first_row.setdefault(cells[label].strip(), scan.count + 1)
+                value = cells[label].strip()
+                first_row.setdefault(value, scan.count + 1)
+                counts[value] = counts.get(value, 0) + 1
                 for c in text:
                     categories[c].add(cells[c].strip())
             if scan.read > SCAN_BYTES:
@@ -800,8 +818,9 @@ def _probe_npz(path: Path, task: str | None) -> DataProbe:
         if len(y.shape) == 2 and y.shape[1] > 1:  # one-hot rows (the loader checks them)
             return DataProbe(DataSignature(shape, y.shape[1]), (), x.shape[0])
         return DataProbe(None, (), x.shape[0], (), True)
-    _, names = npz_labels(read_npz_array(path, y), task)
-    return DataProbe(DataSignature(shape, len(names)), (), x.shape[0], tuple(names))
+    indices, names = npz_labels(read_npz_array(path, y), task)
+    counts = tuple(int(v) for v in np.bincount(indices, minlength=len(names))) if names else ()
+    return DataProbe(DataSignature(shape, len(names)), (), x.shape[0], tuple(names), False, counts)
 
 
 def _probe_images(path: Path, options: tuple[Any, ...]) -> DataProbe:
@@ -809,4 +828,6 @@ def _probe_images(path: Path, options: tuple[Any, ...]) -> DataProbe:
     classes = image_folder_files(path)
     samples = sum(len(files) for _, files in classes)
     signature = DataSignature((height, width, channels), len(classes))
-    return DataProbe(signature, (), samples, tuple(name for name, _ in classes))
+    names = tuple(name for name, _ in classes)
+    counts = tuple(len(files) for _, files in classes)
+    return DataProbe(signature, (), samples, names, False, counts)

@@ -8,6 +8,7 @@ training part only. The test set is returned for final reporting; nothing here l
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 import threading
@@ -33,6 +34,8 @@ from dropout_studio.core.dataprobe import (
     label_index,
     npz_arrays,
     npz_labels,
+    one_hot_indices,
+    probe_file_dataset,
     read_csv_header,
     read_npz_array,
     read_npz_headers,
@@ -50,6 +53,49 @@ from dropout_studio.core.project import resolve_data_path
 
 class DataError(ValueError):
     """A dataset that cannot be used; the message names the file, row or column."""
+
+
+class LoadStopped(DataError):
+    """The stop flag was set while a file was being loaded."""
+
+
+Progress = Callable[[int, int], None]
+# A CSV file from this size is parsed through :class:`_ProgressReader` (about 10 % slower than
+# pandas reading the path itself); a smaller one parses in well under a second, by path, with
+# Stop checked before and after.
+PROGRESS_BYTES = 128 * 2**20
+
+
+class _Stopped(Exception):
+    """Raised inside a read when the stop flag is set; becomes :class:`LoadStopped`."""
+
+
+class _ProgressReader(io.RawIOBase):
+    """The file pandas parses, read through here: bytes read so far go to ``on_progress`` and a
+    set ``stop`` ends the parse at the next read (pandas pulls 256 KiB at a time)."""
+
+    def __init__(
+        self, fh: Any, total: int, on_progress: Progress | None, stop: threading.Event | None
+    ) -> None:
+        super().__init__()
+        self.fh, self.total, self.on_progress, self.stop = fh, total, on_progress, stop
+        self.done = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.stop is not None and self.stop.is_set():
+            raise _Stopped
+        n = self.fh.readinto(buffer) or 0
+        self.done += n
+        if self.on_progress is not None:
+            self.on_progress(self.done, self.total)
+        return n
+
+
+def _stopped(path: Path) -> LoadStopped:
+    return LoadStopped(f"{path}: loading was stopped")
 
 
 @dataclass
@@ -242,20 +288,29 @@ def _problem(path: Path, exc: Exception) -> DataError:
     return DataError(f"{path}: {exc}")
 
 
-def load_csv(path: Path, label_column: str | None, task: str | None = None) -> tuple:
+def load_csv(
+    path: Path,
+    label_column: str | None,
+    task: str | None = None,
+    *,
+    nrows: int | None = None,
+    on_progress: Progress | None = None,
+    stop: threading.Event | None = None,
+) -> tuple:
     """Numeric columns as they are, text-only columns one-hot encoded, one error per bad cell.
 
     pandas' C parser reads the file; every check is a whole-column numpy operation, so a clean
     file costs little more than the parse. Only a file already known to be bad is scanned row
     by row, to tell a short row from an empty cell. Rows count the header as row 1 and skip
-    blank rows.
+    blank rows. ``nrows`` reads only the first rows (a preview's sample, which may hold one
+    class); ``on_progress(bytes read, file size)`` and ``stop`` follow the parse.
     """
     try:
         header, skip = read_csv_header(path)
         label_at = label_index(header, label_column)
     except DataProblem as exc:
         raise _problem(path, exc) from None
-    frame = _read_frame(path, header, skip)
+    frame = _read_frame(path, header, skip, nrows, on_progress, stop)
     width = len(header)
     last = frame[width - 1]
     if last.dtype.kind not in "biuf" and (last.astype(str).str.strip() == "").any():
@@ -295,7 +350,8 @@ def load_csv(path: Path, label_column: str | None, task: str | None = None) -> t
             cell = _cell_text(path, skip, width, c, row)
             raise DataError(f"{path}: {_cell_error(cell, row, header[c])}")
         j += _width(column)
-    y, names = _csv_labels(frame[label_at], text.get(label_at), task, header[label_at], path)
+    least = 1 if nrows is not None else 2
+    y, names = _csv_labels(frame[label_at], text.get(label_at), task, header[label_at], path, least)
     return x, y, names
 
 
@@ -312,15 +368,38 @@ def _csv_options(width: int, skip: int) -> dict[str, Any]:
     }
 
 
-def _read_frame(path: Path, header: list[str], skip: int) -> Any:
+def _read_frame(
+    path: Path,
+    header: list[str],
+    skip: int,
+    nrows: int | None = None,
+    on_progress: Progress | None = None,
+    stop: threading.Event | None = None,
+) -> Any:
     """The data rows as a DataFrame with columns 0 … n-1, every cell kept as written."""
     import pandas as pd
 
     width = len(header)
+
+    def read(**extra: Any) -> Any:
+        options = {**_csv_options(width, skip), "nrows": nrows, **extra}
+        if stop is not None and stop.is_set():
+            raise _stopped(path)
+        watched = on_progress is not None or stop is not None
+        if not watched or nrows is not None or path.stat().st_size < PROGRESS_BYTES:
+            return pd.read_csv(path, **options)
+        with open(path, "rb", buffering=0) as fh:
+            total = os.fstat(fh.fileno()).st_size
+            source = io.BufferedReader(_ProgressReader(fh, total, on_progress, stop), 2**20)
+            try:
+                return pd.read_csv(source, **options)
+            except _Stopped:
+                raise _stopped(path) from None
+
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            frame = pd.read_csv(path, **_csv_options(width, skip))
+            frame = read()
         except pd.errors.EmptyDataError:
             raise DataError(f"{path}: needs a header row and at least two data rows") from None
         except pd.errors.ParserError as exc:
@@ -328,7 +407,9 @@ def _read_frame(path: Path, header: list[str], skip: int) -> Any:
             if "Expected" not in str(exc):
                 raise DataError(f"{path}: cannot be read as CSV ({str(exc).strip()})") from None
             # Only blank rows such as ",,," are longer than the header: skip them.
-            frame = pd.read_csv(path, on_bad_lines="skip", **_csv_options(width, skip))
+            frame = read(on_bad_lines="skip")
+        except LoadStopped:
+            raise
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise DataError(f"{path}: cannot be read as CSV ({exc}): save it as UTF-8") from None
         except MemoryError:
@@ -428,7 +509,7 @@ def _cell_error(cell: str, row: int, name: str) -> str:
 
 
 def _csv_labels(
-    column: Any, text: Any, task: str | None, name: str, path: Path
+    column: Any, text: Any, task: str | None, name: str, path: Path, least: int = 2
 ) -> tuple[np.ndarray, list[str]]:
     """Labels by the shared rule, applied to the distinct values only (fast for text)."""
     import pandas as pd
@@ -438,14 +519,14 @@ def _csv_labels(
 
     try:
         if text is None:
-            return classes_from_labels(column.to_numpy(), task, locate)
+            return classes_from_labels(column.to_numpy(), task, locate, least)
         empty = np.flatnonzero((text == "").to_numpy())
         if len(empty):
             raise DataProblem(f"{locate(int(empty[0]))} is empty: fill in the label or remove it")
         codes, uniques = pd.factorize(text)
         distinct = np.asarray(uniques, dtype=str)
         values, names = classes_from_labels(
-            distinct, task, lambda i: locate(int(np.argmax(codes == i)))
+            distinct, task, lambda i: locate(int(np.argmax(codes == i))), least
         )
         return values[codes], names
     except DataProblem as exc:
@@ -469,6 +550,16 @@ def load_npz(path: Path, task: str | None = None) -> tuple:
         ) from None
     except NotImplementedError as exc:
         raise DataError(f"{path}: uses a zip compression numpy cannot read ({exc})") from None
+    x32 = _npz_features(path, x)
+    try:
+        y_out, names = npz_labels(y, task)
+    except DataProblem as exc:
+        raise _problem(path, exc) from None
+    return x32, y_out, names
+
+
+def _npz_features(path: Path, x: np.ndarray) -> np.ndarray:
+    """``x`` as float32, refusing a sample with NaN, infinity or a value float32 cannot hold."""
     if x.ndim == 1:
         x = x.reshape(-1, 1)
     with np.errstate(over="ignore", invalid="ignore"):
@@ -484,26 +575,29 @@ def load_npz(path: Path, task: str | None = None) -> tuple:
         raise DataError(
             f"{path}: sample {row + 1} of x contains NaN or infinity: clean it or remove the sample"
         )
-    try:
-        y_out, names = npz_labels(y, task)
-    except DataProblem as exc:
-        raise _problem(path, exc) from None
-    return x32, y_out, names
+    return x32
 
 
-def load_image_folder(path: Path, height: int, width: int, channels: int) -> tuple:
+def load_image_folder(
+    path: Path,
+    height: int,
+    width: int,
+    channels: int,
+    *,
+    on_progress: Progress | None = None,
+    stop: threading.Event | None = None,
+) -> tuple:
     """One sub-folder per class, decoded with Pillow into one uint8 array (scaled at the split).
 
-    uint8 holds a decoded folder in a quarter of float32's memory.
+    uint8 holds a decoded folder in a quarter of float32's memory. ``on_progress(images
+    decoded, images)`` is called about a hundred times; a set ``stop`` ends the load.
     """
-    from PIL import Image
-
     try:
         classes = image_folder_files(path)
     except DataProblem as exc:
         raise _problem(path, exc) from None
     total = sum(len(files) for _, files in classes)
-    mode = "L" if channels == 1 else "RGB"
+    every = max(1, total // 100)
     try:
         x = np.empty((total, height, width, channels), dtype="uint8")
     except MemoryError:
@@ -515,19 +609,30 @@ def load_image_folder(path: Path, height: int, width: int, channels: int) -> tup
     i = 0
     for k, (_, files) in enumerate(classes):
         for f in files:
-            try:
-                with Image.open(f) as img:
-                    pixels = img.convert(mode)
-                    if pixels.size != (width, height):
-                        pixels = pixels.resize((width, height), Image.Resampling.NEAREST)
-                    x[i] = np.asarray(pixels, dtype="uint8").reshape(height, width, channels)
-            except Exception as exc:  # Pillow raises many kinds for a damaged file
-                raise DataError(
-                    f"{f}: cannot be read as an image ({exc}): replace or remove the file"
-                ) from None
+            if stop is not None and stop.is_set():
+                raise _stopped(path)
+            x[i] = _decode_image(f, height, width, channels)
             y[i] = k
             i += 1
+            if on_progress is not None and (i % every == 0 or i == total):
+                on_progress(i, total)
     return x, y, [name for name, _ in classes]
+
+
+def _decode_image(f: Path, height: int, width: int, channels: int) -> np.ndarray:
+    """One image file as uint8 (height, width, channels), resized by nearest neighbour."""
+    from PIL import Image
+
+    try:
+        with Image.open(f) as img:
+            pixels = img.convert("L" if channels == 1 else "RGB")
+            if pixels.size != (width, height):
+                pixels = pixels.resize((width, height), Image.Resampling.NEAREST)
+            return np.asarray(pixels, dtype="uint8").reshape(height, width, channels)
+    except Exception as exc:  # Pillow raises many kinds for a damaged file
+        raise DataError(
+            f"{f}: cannot be read as an image ({exc}): replace or remove the file"
+        ) from None
 
 
 # ---------------------------------------------------------------- splitting
@@ -646,8 +751,9 @@ def load_dataset(
 ) -> Dataset:
     """Load, split and (optionally) standardize the project's dataset.
 
-    ``on_progress(done_bytes, total_bytes)`` reports a download (MNIST, Fashion-MNIST and
-    CIFAR-10 the first time; called from this thread), and setting ``stop`` cancels it.
+    ``on_progress(done, total)`` reports a download (MNIST, Fashion-MNIST and CIFAR-10 the
+    first time: bytes), a CSV file's parse (bytes) or an image folder's decoding (images),
+    called from this thread; setting ``stop`` cancels them with :class:`LoadStopped`.
     """
     try:
         return _load_dataset(spec, seed, project_file, on_progress=on_progress, stop=stop)
@@ -686,7 +792,9 @@ def _load_dataset(
         except (OSError, ValueError, RuntimeError) as exc:
             raise DataError(f"{spec.path}: not a usable path ({exc}): choose another") from None
         if spec.source == "csv":
-            x, y, names = load_csv(path, spec.label_column, task)
+            x, y, names = load_csv(
+                path, spec.label_column, task, on_progress=on_progress, stop=stop
+            )
         elif spec.source == "npz":
             x, y, names = load_npz(path, task)
         elif spec.source == "images":
@@ -694,10 +802,14 @@ def _load_dataset(
                 height, width, channels = image_options(spec)
             except DataProblem as exc:
                 raise _problem(path, exc) from None
-            x, y, names = load_image_folder(path, height, width, channels)
+            x, y, names = load_image_folder(
+                path, height, width, channels, on_progress=on_progress, stop=stop
+            )
             divide_by = 255.0
         else:
             raise DataError(f"unknown dataset source {spec.source!r}")
+        if stop is not None and stop.is_set():  # set after the last check inside the loader
+            raise _stopped(path)
         desc = f"{spec.source} {path.name}"
     if len(x) < 5:
         raise DataError(
@@ -705,3 +817,195 @@ def _load_dataset(
             "it into training, validation and test sets"
         )
     return split(x, y, names, spec, seed, desc, divide_by)
+
+
+# ---------------------------------------------------------------- previews
+
+SAMPLE_ROWS = 300  # CSV rows and NPZ samples a preview reads
+SAMPLE_IMAGES = 48  # image files a preview decodes, spread over the classes
+
+
+@dataclass
+class DataSample:
+    """A few hundred rows (or a few dozen images) of a file dataset, for its preview.
+
+    Never the whole set: the sample is read from the file's start (CSV, NPZ) or taken from
+    every class folder in turn (images); the whole set's size and classes come from the
+    probe. ``x_train`` and ``y_train`` hold the sample as the preview draws it (images scaled
+    to 0…1, nothing standardized); ``train_available`` is the size the split's training part
+    will have.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    class_names: list[str]
+    samples: int | None  # in the whole set
+    class_counts: tuple[int, ...]  # in the whole set, by class ('' when unknown)
+    approximate: bool  # the whole set's counts are estimated from its first part
+    train_available: int | None
+    description: str
+    taken: str  # how the sample was taken: "the first rows", "from every class"
+
+    @property
+    def signature(self) -> DataSignature:
+        return DataSignature(tuple(self.x_train.shape[1:]), len(self.class_names))
+
+    def summary(self) -> str:
+        about = "about " if self.approximate else ""
+        whole = f"{about}{self.samples:,}" if self.samples is not None else "all"
+        lines = [
+            f"a sample: {len(self.x_train):,} of {whole} samples ({self.taken}); "
+            "the whole set loads when training starts"
+        ]
+        if self.class_names:
+            counts = ""
+            if len(self.class_counts) == len(self.class_names):
+                shown = [f"{n} {c:,}" for n, c in zip(self.class_names, self.class_counts)]
+                more = len(shown) - 10
+                counts = (
+                    f": {about}" + ", ".join(shown[:10]) + (f", … {more} more" if more > 0 else "")
+                )
+            lines.append(f"{len(self.class_names)} classes{counts}")
+        else:
+            lines.append("regression")
+        return "\n".join(lines)
+
+
+def training_part_size(spec: DatasetSpec, counts: list[int], classify: bool) -> int:
+    """How many samples the split's training part gets, before ``train_size``: the
+    arithmetic of :func:`stratified_split`, from the class counts alone (or the sample
+    count, for regression)."""
+
+    def taken(n: int, fraction: float, stratified: bool) -> int:
+        if fraction <= 0 or n == 0:
+            return 0
+        k = round(n * fraction)
+        if not stratified:
+            return max(1, k)
+        return min(max(k, 1), n - 1) if n > 1 else k
+
+    val_fraction = spec.validation_split / max(1e-9, 1 - spec.test_split)
+    total = 0
+    for n in counts:
+        rest = n - taken(n, spec.test_split, classify)
+        total += rest - taken(rest, val_fraction, classify)
+    return total
+
+
+def load_sample(
+    spec: DatasetSpec,
+    project_file: str | os.PathLike[str] | None = None,
+    rows: int = SAMPLE_ROWS,
+    images: int = SAMPLE_IMAGES,
+) -> DataSample:
+    """A preview's sample of a CSV, NPZ or image-folder dataset, with the whole set's shape
+    and class counts from :func:`probe_file_dataset`; raises :class:`DataError` with the
+    probe's (or the sample's) first problem."""
+    if spec.source not in ("csv", "npz", "images"):
+        raise DataError(f"a {spec.source} dataset has no file to sample")
+    if not spec.path:
+        raise DataError(f"a {spec.source} dataset needs a path")
+    probe = probe_file_dataset(spec, project_file)
+    if probe.problems:
+        raise DataError(probe.problems[0])
+    try:
+        path = resolve_data_path(project_file, spec.path)
+    except (OSError, ValueError, RuntimeError) as exc:
+        raise DataError(f"{spec.path}: not a usable path ({exc}): choose another") from None
+    names = list(probe.class_names)
+    regression = probe.signature is not None and probe.signature.classes == 0
+    task = "regression" if regression else ("classification" if names else spec.option("task"))
+    if spec.source == "csv":
+        x, y, found = load_csv(path, spec.label_column, task, nrows=rows)
+        taken = "the first rows"
+    elif spec.source == "npz":
+        x, y, found = _npz_sample(path, task, rows)
+        taken = "the first samples"
+    else:
+        try:
+            height, width, channels = image_options(spec)
+            classes = image_folder_files(path)
+        except DataProblem as exc:
+            raise _problem(path, exc) from None
+        x, y = _image_sample(classes, height, width, channels, images)
+        found = [name for name, _ in classes]
+        taken = "from every class"
+    y, names = _as_classes(y, found, names)
+    counts = probe.class_counts
+    if probe.approximate and probe.samples and sum(counts):  # counted in the first part only
+        counts = tuple(round(c * probe.samples / sum(counts)) for c in counts)
+    available = None
+    if counts:
+        available = training_part_size(spec, list(counts), True)
+    elif probe.samples is not None:  # regression, or classes the probe could not count
+        available = training_part_size(spec, [probe.samples], False)
+    desc = f"{spec.source} {path.name}"
+    return DataSample(x, y, names, probe.samples, counts, probe.approximate, available, desc, taken)
+
+
+def _as_classes(y: np.ndarray, found: list[str], names: list[str]) -> tuple[np.ndarray, list]:
+    """The sample's class indices renumbered by the whole set's class names."""
+    if not found:
+        return y, []
+    if not names:
+        return y, found
+    lookup = {name: i for i, name in enumerate(names)}
+    for name in found:  # a class the probe's first part did not see
+        lookup.setdefault(name, len(lookup))
+    names = sorted(lookup, key=lookup.__getitem__)
+    order = np.asarray([lookup[name] for name in found], dtype="int64")
+    return order[y.astype("int64")], names
+
+
+def _npz_head(path: Path, header: Any, rows: int) -> np.ndarray:
+    """The first ``rows`` entries of one archive member, read from its start (an array in
+    Fortran order is read whole: its first rows are not stored first)."""
+    with zipfile.ZipFile(path) as archive, archive.open(header.member) as member:
+        version = np.lib.format.read_magic(member)
+        if version == (1, 0):
+            np.lib.format.read_array_header_1_0(member)
+        else:
+            np.lib.format.read_array_header_2_0(member)
+        if header.fortran_order and len(header.shape) > 1:
+            return read_npz_array(path, header)[:rows]
+        n = min(rows, header.shape[0])
+        each = math.prod(header.shape[1:]) * header.dtype.itemsize
+        data = member.read(n * each)
+    if len(data) < n * each:
+        raise DataError(f"{path}: array {header.member!r} is cut short: save the file again")
+    return np.frombuffer(data, dtype=header.dtype).reshape((n, *header.shape[1:])).copy()
+
+
+def _npz_sample(path: Path, task: str | None, rows: int) -> tuple:
+    try:
+        x_header, y_header = npz_arrays(read_npz_headers(path))
+        x = _npz_head(path, x_header, rows)
+        y = _npz_head(path, y_header, rows)
+        x32 = _npz_features(path, x)
+        if y.ndim == 2 and y.shape[1] > 1 and task != "regression":
+            return x32, one_hot_indices(y), [str(k) for k in range(y.shape[1])]
+        if y.ndim == 2:
+            y = y.reshape(len(y))
+        y_out, names = classes_from_labels(y, task, lambda i: f"sample {i + 1} of y", 1)
+    except DataProblem as exc:
+        raise _problem(path, exc) from None
+    except (zipfile.BadZipFile, zlib.error, OSError, ValueError, EOFError, RuntimeError) as exc:
+        raise DataError(f"{path}: not a readable .npz file ({exc})") from None
+    return x32, y_out, names
+
+
+def _image_sample(
+    classes: list[tuple[str, list[Path]]], height: int, width: int, channels: int, count: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Up to ``count`` images, taken from each class folder in turn, scaled to 0…1."""
+    picked: list[tuple[int, Path]] = []
+    for i in range(max(len(files) for _, files in classes)):
+        if len(picked) >= count:
+            break
+        for k, (_, files) in enumerate(classes):
+            if i < len(files) and len(picked) < count:
+                picked.append((k, files[i]))
+    x = np.empty((len(picked), height, width, channels), dtype="float32")
+    for j, (_, f) in enumerate(picked):
+        x[j] = _decode_image(f, height, width, channels) / np.float32(255.0)
+    return x, np.asarray([k for k, _ in picked], dtype="int64")

@@ -3,8 +3,10 @@
 The engine job imports TensorFlow and the engine modules (3–4 s) off the GUI thread; sklearn is
 imported only when the dataset needs it. The preview runs only when the dataset spec changed, at
 most one at a time, never during an exclusive job; a newer request replaces an older one, and
-a result for a spec that is no longer current is dropped. The preview's dataset is kept in a
-:class:`DataCache` so that a run of the same spec skips generating it again.
+a result for a spec that is no longer current is dropped. A built-in or synthetic preview's
+dataset is kept in a :class:`DataCache` so that a run of the same spec skips generating it
+again; a CSV, NPZ or image-folder preview reads only a sample (``load_sample``) and the
+file's size and classes from its probe: the whole set loads once, when training starts.
 """
 
 from __future__ import annotations
@@ -60,34 +62,61 @@ class DataCache:
 
 
 @dataclass(frozen=True)
-class DataDownloading:
-    """Bytes of a first-use dataset download (MNIST, CIFAR-10…), reported from the job."""
+class DataProgress:
+    """How far a dataset load has got, reported from the job: a first-use download (bytes of
+    MNIST, CIFAR-10…), a CSV file's parse (bytes) or an image folder's decoding (images)."""
 
     done: int
     total: int
+    downloading: bool = False
+
+    @property
+    def percent(self) -> int | None:
+        return min(100, 100 * self.done // self.total) if self.total > 0 else None
 
     def describe(self) -> str:
-        total = f" / {self.total / 1e6:.1f} MB" if self.total else " MB"
-        return f"downloading the dataset… {self.done / 1e6:.1f}{total}"
+        if self.downloading:
+            total = f" / {self.total / 1e6:.1f} MB" if self.total else " MB"
+            return f"downloading the dataset… {self.done / 1e6:.1f}{total}"
+        percent = self.percent
+        return "loading the data…" if percent is None else f"loading the data… {percent} %"
 
 
 def load_data_in_job(
     cache: DataCache, spec: Any, seed: int, path: Path | None, ctx: JobContext
 ) -> Any:
-    """The dataset from the shared cache, or loaded in the job with download progress and Stop."""
+    """The dataset from the shared cache, or loaded in the job with progress and Stop.
+
+    A load reports each new whole percent (a download every report it gets), so a large file
+    sends at most about a hundred events to the window."""
     data = cache.get(spec, seed, path)
     if data is None:
         from dropout_studio.engine.data import load_dataset
 
-        data = load_dataset(
-            spec,
-            seed,
-            path,
-            on_progress=lambda done, total: ctx.report(DataDownloading(done, total)),
-            stop=ctx.stop,
-        )
+        downloading = spec.source == "builtin" and spec.name in KERAS_DATASETS
+        last: list[int | None] = [-1]
+
+        def on_progress(done: int, total: int) -> None:
+            event = DataProgress(done, total, downloading)
+            if downloading or event.percent != last[0]:
+                last[0] = event.percent
+                ctx.report(event)
+
+        data = load_dataset(spec, seed, path, on_progress=on_progress, stop=ctx.stop)
         cache.put(spec, seed, path, data)
     return data
+
+
+def load_preview_in_job(
+    cache: DataCache, spec: Any, seed: int, path: Path | None, ctx: JobContext
+) -> Any:
+    """A CSV, NPZ or image-folder source's sample (never the whole set); other sources as
+    :func:`load_data_in_job`, whose result training then reuses."""
+    if spec.source in ("csv", "npz", "images"):
+        from dropout_studio.engine.data import load_sample
+
+        return load_sample(spec, path)
+    return load_data_in_job(cache, spec, seed, path, ctx)
 
 
 def load_engine(needs_sklearn: bool) -> dict[str, Any]:
@@ -186,7 +215,7 @@ class EngineController(QObject):
         self.preview_job = job
 
     def _build(self, spec: DatasetSpec, seed: int, path: Path | None, ctx: JobContext) -> Any:
-        return load_data_in_job(self.cache, spec, seed, path, ctx)
+        return load_preview_in_job(self.cache, spec, seed, path, ctx)
 
     def _current(self, key: Key) -> bool:
         project, path = self.document.project, self.document.path
@@ -194,7 +223,7 @@ class EngineController(QObject):
 
     def _on_preview_progressed(self, event: Any) -> None:
         describe = getattr(event, "describe", None)
-        if describe is not None:  # a first-use download: the panel says how far it is
+        if describe is not None:  # a download or a load: the panel says how far it is
             self.panel.info.setText(describe())
 
     def _on_preview_returned(self, key: Key, data: Any) -> None:

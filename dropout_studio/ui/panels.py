@@ -250,10 +250,13 @@ class DatasetPanel(QGroupBox):
 
     # preview ----------------------------------------------------------------
     def show_data(self, data: Any) -> None:
-        """Draw a sample of ``data`` (an engine Dataset): scatter, images or sequences."""
+        """Draw a sample of ``data``: scatter, images or sequences. ``data`` is an engine Dataset
+        (built-in and synthetic sets), or a file's DataSample, whose summary says it is a sample
+        and gives the whole set's size and class counts."""
         self.error.setVisible(False)
         self.info.setText(data.summary())
-        self.set_train_available(self._available(data))
+        if getattr(data, "train_available", 0) is not None:
+            self.set_train_available(self._available(data))
         shown = draw_preview(self.preview, data)
         if shown:
             self.info.setText(f"{data.summary()}\n{shown}")

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import QProgressBar, QStatusBar, QWidget
 from dropout_studio.core.document import ProjectDocument
 from dropout_studio.core.project import Project
 from dropout_studio.ui.diagram import NetworkDiagram
-from dropout_studio.ui.engine_status import DataCache, DataDownloading, load_data_in_job
+from dropout_studio.ui.engine_status import DataCache, DataProgress, load_data_in_job
 from dropout_studio.ui.errors import error_box
 from dropout_studio.ui.evaluate import EvaluatePanel, with_probabilities
 from dropout_studio.ui.jobs import Job, JobContext, JobRunner, describe
@@ -199,8 +199,12 @@ class TrainingBinder(QObject):
         if isinstance(event, DataLoaded):
             self.status.showMessage(event.summary, 4000)
             return
-        if isinstance(event, DataDownloading):
-            self.progress.setFormat(event.describe())
+        if isinstance(event, DataProgress):
+            if event.percent is not None:
+                self.progress.setRange(0, 100)
+                self.progress.setValue(event.percent)
+            if not self.job or not self.job.stopping:
+                self.progress.setFormat(event.describe())
             self.status.showMessage(event.describe())
             return
         kind = getattr(event, "kind", "")
@@ -274,6 +278,10 @@ class TrainingBinder(QObject):
     def _on_job_errored(self, message: str, details: str) -> None:
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
+        if self.job is not None and self.job.stopping and message.endswith("was stopped"):
+            self.progress.setFormat("stopped")  # Stop while the data loaded: nothing to report
+            self.status.showMessage("stopped while loading the data: nothing was trained")
+            return
         self.progress.setFormat("failed")
         self.status.showMessage(f"training failed: {message}")
         error_box(self.parent_widget, f"Training failed: {message}", details).show()

@@ -135,7 +135,9 @@ def npz_spec(path, **options):
 def test_npz_signature_from_headers(tmp_path):
     np.savez(tmp_path / "d.npz", x=np.zeros((40, 2, 2)), y=np.arange(40) % 3)
     probe = probe_file_dataset(npz_spec(tmp_path / "d.npz"))
-    assert probe == DataProbe(DataSignature((2, 2), 3), (), 40, ("0", "1", "2"))
+    assert probe == DataProbe(
+        DataSignature((2, 2), 3), (), 40, ("0", "1", "2"), class_counts=(14, 13, 13)
+    )
 
 
 def test_npz_one_hot_y_and_one_dimensional_x(tmp_path):
@@ -210,7 +212,9 @@ def images_spec(path, **options):
 def test_image_folder_signature_without_decoding(tmp_path):
     image_folder(tmp_path)
     probe = probe_file_dataset(images_spec(tmp_path, size=24, channels=1))
-    assert probe == DataProbe(DataSignature((24, 24, 1), 2), (), 5, ("class0", "class1"))
+    assert probe == DataProbe(
+        DataSignature((24, 24, 1), 2), (), 5, ("class0", "class1"), class_counts=(3, 2)
+    )
     default = probe_file_dataset(images_spec(tmp_path))
     assert default.signature == DataSignature((32, 32, 3), 2)
     assert probe_file_dataset(images_spec(tmp_path, size=[8, 6])).signature == DataSignature(
@@ -348,3 +352,15 @@ def test_damaged_archives_are_problems_never_exceptions(tmp_path):
         path.write_bytes(bytes(data))
         os.utime(path, ns=(i, i))
         assert isinstance(probe_file_dataset(npz_spec(path)), DataProbe)
+
+
+def test_csv_class_counts_cover_the_whole_scan(tmp_path):
+    path = tmp_path / "d.csv"
+    labels = ["b"] * 250 + ["a"] * 40 + [" b "] * 10  # past the 200-row sample, stripped
+    path.write_text("x,label\n" + "".join(f"{i},{v}\n" for i, v in enumerate(labels)))
+    probe = probe_file_dataset(csv_spec(path))
+    assert probe.class_names == ("a", "b")
+    assert probe.class_counts == (40, 260)
+    numbers = tmp_path / "n.csv"
+    numbers.write_text("x,label\n" + "".join(f"{i},{v}\n" for i, v in enumerate([1, 1.0, 2] * 90)))
+    assert probe_file_dataset(csv_spec(numbers)).class_counts == (180, 90)  # 1 and 1.0: one class
