@@ -11,7 +11,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
     QGroupBox,
@@ -20,14 +19,14 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSlider,
-    QSpinBox,
     QVBoxLayout,
     QWidget,
 )
 
-from dropout_studio.core.datasets import BUILTIN, SOURCES, SYNTHETIC
+from dropout_studio.core.datasets import BUILTIN, DATASET_FIELDS, SOURCES, SYNTHETIC
 from dropout_studio.core.document import ProjectDocument
-from dropout_studio.core.project import OPTIMIZERS, Project
+from dropout_studio.core.project import OPTIMIZERS, TRAINING_OPTIONS, Project
+from dropout_studio.ui.option_widgets import float_spin, int_spin
 from dropout_studio.ui.sample_view import draw_preview
 from dropout_studio.ui.words import IconMessage
 
@@ -75,8 +74,7 @@ class DatasetPanel(QGroupBox):
         )
         self.browse = QPushButton("Browse…")
         self.browse.setToolTip("Choose the data file or folder")
-        self.train_size = QSpinBox()
-        self.train_size.setRange(2, 1_000_000_000)
+        self.train_size = int_spin(DATASET_FIELDS["train_size"])
         self.train_size.setToolTip(
             "Training samples used (stratified); fewer samples show "
             "overfitting and what dropout does about it"
@@ -92,10 +90,9 @@ class DatasetPanel(QGroupBox):
         self.train_all.setToolTip("Train on every sample of the training part of the split")
         self.train_available: int | None = None
         self._exact_counts: dict[tuple[Any, int], int] = {}
-        self.validation = QDoubleSpinBox()
-        self.test = QDoubleSpinBox()
+        self.validation = float_spin(DATASET_FIELDS["validation_split"])
+        self.test = float_spin(DATASET_FIELDS["test_split"])
         for spin, what in ((self.validation, "validation"), (self.test, "held-out test")):
-            spin.setRange(0.05, 0.6)
             spin.setSingleStep(0.05)
             spin.setToolTip(f"Fraction of all samples in the {what} set")
         path_row = QHBoxLayout()
@@ -140,11 +137,9 @@ class DatasetPanel(QGroupBox):
         self.train_slider.valueChanged.connect(self._on_train_slider_moved)
         self.train_all.toggled.connect(self._on_train_all_toggled)
         self.validation.editingFinished.connect(
-            lambda: self._commit(validation_split=round(self.validation.value(), 2))
+            lambda: self._commit(validation_split=self.validation.value())
         )
-        self.test.editingFinished.connect(
-            lambda: self._commit(test_split=round(self.test.value(), 2))
-        )
+        self.test.editingFinished.connect(lambda: self._commit(test_split=self.test.value()))
         document.subscribe(self._on_document_changed, ("dataset", "replaced"))
         self._on_document_changed(document)
 
@@ -275,27 +270,21 @@ class TrainingPanel(QGroupBox):
     ) -> None:
         super().__init__("Training", parent)
         self.document, self.edit = document, edit
-        self.epochs = QSpinBox()
-        self.epochs.setRange(1, 1_000_000)
+        self.epochs = int_spin(TRAINING_OPTIONS["epochs"])
         self.epochs.setToolTip("Passes over the training set")
-        self.batch_size = QSpinBox()
-        self.batch_size.setRange(1, 1_000_000)
+        self.batch_size = int_spin(TRAINING_OPTIONS["batch_size"])
         self.batch_size.setToolTip(
             "Samples per training step (a value ≥ the training set means full-batch training)"
         )
         self.optimizer = QComboBox()
         self.optimizer.addItems(list(OPTIMIZERS))
         self.optimizer.setToolTip("Optimizer")
-        self.learning_rate = QDoubleSpinBox()
-        self.learning_rate.setDecimals(5)
-        self.learning_rate.setRange(0.00001, 10.0)
+        self.learning_rate = float_spin(TRAINING_OPTIONS["learning_rate"])
         self.learning_rate.setSingleStep(0.0005)
         self.learning_rate.setToolTip("Learning rate")
-        self.seed = QSpinBox()
-        self.seed.setRange(0, 2**31 - 1)
+        self.seed = int_spin(TRAINING_OPTIONS["seed"])
         self.seed.setToolTip("Same seed, same split, weights, batches and dropout masks")
-        self.early_stopping = QSpinBox()
-        self.early_stopping.setRange(0, 100_000)
+        self.early_stopping = int_spin(TRAINING_OPTIONS["early_stopping"])
         self.early_stopping.setSpecialValueText("off")
         self.early_stopping.setToolTip(
             "Stop when validation loss has not improved for this many epochs"

@@ -17,7 +17,6 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
-    QDoubleSpinBox,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -43,27 +42,9 @@ from dropout_studio.core.spec import (
     RECURRENT_DROPOUT,
     DropoutSpec,
     LayerSpec,
-    OptionSpec,
     drop_keep_text,
 )
-
-MIN_DECIMALS = 6  # a float field never shows fewer: 0.125 stays 0.125, 1e-6 stays 1e-6
-
-
-def float_spin(option: OptionSpec) -> QDoubleSpinBox:
-    """A spin box whose range and decimals come from the registry's option spec, so a value is
-    never rounded or clipped silently (an exclusive maximum stops one step below it)."""
-    spin = QDoubleSpinBox()
-    decimals = max(option.precision, MIN_DECIMALS)
-    spin.setDecimals(decimals)
-    low = option.minimum if option.minimum is not None else -1e9
-    high = option.maximum if option.maximum is not None else 1e9
-    if option.exclusive_maximum:
-        high -= 10.0**-decimals
-    spin.setRange(low, high)
-    spin.setToolTip(option.help)
-    return spin
-
+from dropout_studio.ui.option_widgets import float_spin, int_spin
 
 Editor = Callable[[Project, str], None]
 
@@ -229,9 +210,7 @@ class LayerProperties(QWidget):
     def _option_widget(self, option: Any, value: Any) -> QWidget:
         name = option.name
         if option.value_type == "int":
-            spin = QSpinBox()
-            top = option.maximum if option.maximum is not None else 2**31 - 1
-            spin.setRange(int(option.minimum or 0), int(min(top, 2**31 - 1)))
+            spin = int_spin(option)
             spin.setValue(int(value))
             spin.editingFinished.connect(lambda: self._commit_option(name, spin.value()))
             return spin
