@@ -10,9 +10,16 @@ Regimes, contenders interleaved and repeated, medians printed as ratios:
    separately the steady state ((wall of 4,100 epochs - wall of 100) / 4,000), the cold
    4,000-epoch run (``train()`` called in a fresh process: build, trace/compile and train) and
    the time to the first finished epoch; plus what the NaN safety copy of the weights costs
-   per epoch (goal: at most 5 %).
+   per epoch (goal: at most 5 %);
+4. experiments, trace once per experiment (issue 11 item 2), each contender a fresh process
+   running the CLI in-process, interleaved: on the 30-sample task (500 epochs) the mean per-run
+   ``wall_time_s`` of ``compare --seeds 5`` (compare.csv) against a standalone ``train``'s
+   (goal: at most 0.35x) and the whole-run time of that compare (5 seeds x 2 arms); and
+   ``sweep --rates 0 0.1 0.2 0.3 0.5 0.7 --seeds 2`` on ``small-data`` against the same sweep
+   at an older commit (``--old PATH``: a ``git worktree`` of it, run with ``PYTHONPATH=PATH``;
+   goal: at least 3x faster).
 
-Run: ``python bench/bench_training.py [--repeats 5] [--only 3]``. These machines are noisy
+Run: ``python bench/bench_training.py [--repeats 5] [--only 3] [--old /tmp/old]``. These machines are noisy
 (±15–30 %), so only ratios from the same run mean anything.
 """
 
@@ -320,6 +327,122 @@ WORKERS = {
 }
 
 
+GOAL_COMPARE = 0.35  # mean per-run wall_time_s in a compare <= 0.35x a standalone train's
+GOAL_SWEEP = 3.0  # the rate sweep at least 3x faster than at the older commit
+
+
+def _cli_worker() -> dict[str, float]:
+    """Runs ``dropout-studio`` with the arguments in BENCH_CLI_ARGS (JSON) in this process."""
+    from dropout_studio.cli import main as cli_main
+
+    args = json.loads(os.environ["BENCH_CLI_ARGS"])
+    start = time.perf_counter()
+    code = cli_main(args)
+    return {"whole_s": time.perf_counter() - start, "code": float(code or 0)}
+
+
+def _spawn_cli(args: list[str], pythonpath: str | None = None) -> dict[str, float] | None:
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow", "BENCH_CLI_ARGS": json.dumps(args)}
+    if pythonpath:
+        env["PYTHONPATH"] = pythonpath
+    proc = subprocess.run(
+        [sys.executable, __file__, "--worker", "cli"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode or not lines:
+        print(f"  {args[0]}: failed ({proc.stderr.strip().splitlines()[-1:]})")
+        return None
+    return json.loads(lines[-1])
+
+
+def experiment_goals(repeats: int, old: str | None, sweep_sizes: list[str]) -> None:
+    import csv
+    import tempfile
+    from pathlib import Path
+
+    from dropout_studio.core.project import save_project
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        save_project(small_task(500), folder / "small30.json")
+        save_project(load_preset("small-data"), folder / "small-data.json")
+        rows: dict[str, list[float]] = {
+            "train wall_time_s": [],
+            "compare per-run wall_time_s": [],
+            "compare whole run s": [],
+        }
+        sweeps: dict[str, list[float]] = {"new": [], "old": []}
+        for r in range(repeats):
+            out = folder / f"t{r}"
+            got = _spawn_cli(["train", str(folder / "small30.json"), "--out", str(out), "--quiet"])
+            if got is not None:
+                summary = json.loads((out / "summary.json").read_text())
+                rows["train wall_time_s"].append(summary["wall_time_s"])
+            out = folder / f"c{r}"
+            got = _spawn_cli(
+                [
+                    *("compare", str(folder / "small30.json"), "--seeds", "5"),
+                    *("--epochs", "500", "--out", str(out)),
+                ]
+            )
+            if got is not None:
+                with open(out / "compare.csv", newline="") as fh:
+                    table = list(csv.DictReader(fh))
+                runs = sum(int(t["seeds"]) for t in table)
+                total = sum(float(t["wall_time_s"]) * int(t["seeds"]) for t in table)
+                rows["compare per-run wall_time_s"].append(total / runs)
+                rows["compare whole run s"].append(got["whole_s"])
+            sweep_args = ["--rates", "0", "0.1", "0.2", "0.3", "0.5", "0.7", "--seeds", "2"]
+            if sweep_sizes:
+                sweep_args += ["--sizes", *sweep_sizes]
+            for name, path in (("new", None), ("old", old)):
+                if name == "old" and not old:
+                    continue
+                got = _spawn_cli(
+                    [
+                        *("sweep", str(folder / "small-data.json")),
+                        *("--out", str(folder / f"{name}{r}"), *sweep_args),
+                    ],
+                    pythonpath=path,
+                )
+                if got is not None:
+                    sweeps[name].append(got["whole_s"])
+    print(
+        f"\n4. experiments, trace once per experiment (medians of {repeats} interleaved fresh"
+        " processes; times inside the CLI call, imports excluded)"
+    )
+    med = {k: statistics.median(v) for k, v in rows.items() if v}
+    for key, value in med.items():
+        print(f"  {key:<30} {value:8.3f}")
+    if "train wall_time_s" in med and "compare per-run wall_time_s" in med:
+        ratio = med["compare per-run wall_time_s"] / med["train wall_time_s"]
+        verdict = "met" if ratio <= GOAL_COMPARE else "NOT met"
+        print(
+            f"  compare --seeds 5 --epochs 500 on the 30-sample task: mean per-run wall_time_s ="
+            f" {ratio:.2f}x a standalone train's (goal <= {GOAL_COMPARE}x: {verdict})"
+        )
+    sizes = " ".join(sweep_sizes) if sweep_sizes else "all (the default)"
+    for name, times in sweeps.items():
+        if times:
+            print(
+                f"  sweep small-data, 6 rates x 2 seeds, sizes {sizes}, {name}: "
+                f"{statistics.median(times):.1f} s"
+            )
+    if sweeps["new"] and sweeps["old"]:
+        speed = statistics.median(sweeps["old"]) / statistics.median(sweeps["new"])
+        verdict = "met" if speed >= GOAL_SWEEP else "NOT met"
+        print(f"  sweep speed-up over {old}: {speed:.2f}x (goal >= {GOAL_SWEEP}x: {verdict})")
+    elif not old:
+        print("  (no --old worktree: the sweep speed-up is not measured)")
+
+
+WORKERS["cli"] = ("tensorflow", _cli_worker)
+
+
 def _spawn(name: str, cache: str) -> dict[str, float] | None:
     backend = WORKERS[name][0]
     env = {**os.environ, "KERAS_BACKEND": backend, "DROPOUT_STUDIO_JAX_CACHE": cache}
@@ -419,7 +542,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--epochs", type=int, default=4000, help="small-data regime epochs")
-    parser.add_argument("--only", type=int, choices=(1, 2, 3), help="run one regime")
+    parser.add_argument("--only", type=int, choices=(1, 2, 3, 4), help="run one regime")
+    parser.add_argument("--old", help="a worktree of an older commit, for the sweep goal")
+    parser.add_argument(
+        "--sweep-sizes",
+        nargs="*",
+        default=["60"],
+        help="--sizes for the sweep goal (default 60: small-data's own training size; the"
+        " sweep's 'all' means the whole training part, ~1,080 digits)",
+    )
     parser.add_argument("--worker", choices=list(WORKERS), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -447,6 +578,8 @@ def main() -> None:
         )
     if args.only in (None, 3):
         small_data_goals(max(3, args.repeats // 2))
+    if args.only in (None, 4):
+        experiment_goals(max(1, args.repeats // 2), args.old, args.sweep_sizes)
 
 
 if __name__ == "__main__":

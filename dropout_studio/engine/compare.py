@@ -1,8 +1,10 @@
 """With vs without dropout (and the alternatives people weigh it against), over several seeds.
 
 For one seed every arm gets the same data split, the same batch order and the same initial
-weights: the recording dropout layers draw from their own seeds, so removing them does not shift
-the initializers. Choices use validation loss; the test set is only reported, for the weights
+weights: the recording dropout layers draw from their own seeds. The arms without dropout keep
+their dropout layers at rate 0, so "with" and "without" share one compiled step: the whole
+experiment traces once per model structure (``train.StepCache``), and a seed gives the same
+history bitwise as a standalone ``train`` of the same project. Choices use validation loss; the test set is only reported, for the weights
 with the best validation loss.
 """
 
@@ -19,7 +21,7 @@ import numpy as np
 
 from dropout_studio.core.project import Project
 from dropout_studio.engine.data import Dataset, load_dataset
-from dropout_studio.engine.train import TrainingEvent, TrainingResult, train
+from dropout_studio.engine.train import StepCache, TrainingEvent, TrainingResult, train
 
 ARMS = ("dropout", "no dropout", "l2", "early stopping")
 DEFAULT_L2 = 1e-4
@@ -84,12 +86,26 @@ class ArmSummary:
 
 
 def arm_project(project: Project, arm: str, l2: float = DEFAULT_L2) -> Project:
-    """The project as trained in ``arm``; every arm but ``dropout`` has no dropout at all."""
+    """The project as trained in ``arm``; every arm but ``dropout`` has no dropout at all.
+
+    Output dropout keeps its type at rate 0 (an inert layer that shares the dropout arm's
+    compiled step); RNN input and recurrent rates become 0 (they are constants in a trace)."""
     if arm == "dropout":
         return project
     if arm not in ARMS:
         raise ValueError(f"unknown arm {arm!r}; choose from {', '.join(ARMS)}")
-    network = project.network.without_dropout()
+    network = replace(
+        project.network,
+        layers=tuple(
+            replace(
+                layer,
+                dropout=replace(layer.dropout, rate=0.0),
+                input_dropout=0.0,
+                recurrent_dropout=0.0,
+            )
+            for layer in project.network.layers
+        ),
+    )
     if arm == "l2":
         network = replace(
             network,
@@ -120,8 +136,12 @@ def compare(
 ) -> list[ArmSummary]:
     """Train every arm for seeds ``seed, seed+1, ...``; arms alternate within a seed so that
     machine noise hits them alike. A stop request ends the current run and drops it: the
-    summaries hold only finished runs (an arm may have fewer seeds than another, or none)."""
+    summaries hold only finished runs (an arm may have fewer seeds than another, or none).
+
+    Every run shares one :class:`StepCache`: each result's model is the experiment's model and
+    holds only the latest run's weights."""
     stop = stop or threading.Event()
+    steps = StepCache()
     summaries = {arm: ArmSummary(arm) for arm in arms}
     first = project.training.seed
     for seed in range(first, first + seeds):
@@ -130,7 +150,7 @@ def compare(
             if stop.is_set():
                 return list(summaries.values())
             configured = arm_project(project, arm).with_training(seed=seed)
-            result = train(configured, data, on_event, stop, keep_best=True)
+            result = train(configured, data, on_event, stop, keep_best=True, steps=steps)
             if result.status == "stopped" or not result.history:
                 # Cut short: its curve and best loss would skew the means. Only runs that
                 # finished are reported.

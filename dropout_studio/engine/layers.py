@@ -6,6 +6,13 @@ multiplicative noise), ``drop_count`` (how often each unit was dropped, summed o
 of every step), ``draws`` (how many samples were counted) and ``steps`` (training calls so far,
 the step ``last_mask`` came from). Reading these is what costs, so callers read them throttled.
 
+Output-dropout rates live in a non-trainable variable (``coefficients``: the rate and the
+factors derived from it, each computed in float64 as the stock layers do and stored as float32), so
+a compiled step traced once serves every rate (:meth:`RecordingDropout.set_rate`). A rate of 0
+keeps the layer: it passes its inputs through unchanged, records nothing the user sees
+(:func:`read_masks` leaves it out) and is left out of exports (``build.plain_clone``). RNN rates
+stay Python constants (one trace per value).
+
 Exported models must be plain Keras: :func:`stock_layer_for` maps every recording layer to the
 stock layer with the same configuration.
 """
@@ -22,6 +29,25 @@ PACKAGE = "dropout_studio"
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
 MODES = ("dropout", "spatial", "gaussian", "alpha")
+# Positions in RecordingDropout.coefficients
+RATE, SCALE, KEEP, STDDEV, ALPHA_A, ALPHA_B = range(6)
+
+
+def coefficients(rate: float) -> list[float]:
+    """[rate, 1/(1-rate), 1-rate, Gaussian stddev, alpha a, alpha b], in float64 like the stock
+    layers' Python arithmetic (then cast to float32 in the variable, as they cast constants)."""
+    alpha_p = -SELU_ALPHA * SELU_SCALE
+    a = ((1 - rate) * (1 + rate * alpha_p**2)) ** -0.5
+    stddev = math.sqrt(rate / (1.0 - rate))
+    return [rate, 1.0 / (1.0 - rate), 1.0 - rate, stddev, a, -a * alpha_p * rate]
+
+
+def _check_rate(rate: float) -> None:
+    if not 0 <= rate < 1:
+        raise ValueError(
+            f"Invalid value received for argument `rate`. Expected a float "
+            f"value from 0 up to (not including) 1. Received: rate={rate}"
+        )
 
 
 class _MaskRecords:
@@ -67,11 +93,7 @@ class RecordingDropout(_MaskRecords, keras.layers.Layer):
         self, rate: float, mode: str = "dropout", seed: int | None = None, **kwargs: Any
     ) -> None:
         super().__init__(**kwargs)
-        if not 0 <= rate < 1:
-            raise ValueError(
-                f"Invalid value received for argument `rate`. Expected a float "
-                f"value from 0 up to (not including) 1. Received: rate={rate}"
-            )
+        _check_rate(rate)
         if mode not in MODES:
             raise ValueError(f"Invalid `mode` {mode!r}; expected one of {MODES}")
         self.rate, self.mode, self.seed = float(rate), mode, seed
@@ -96,6 +118,17 @@ class RecordingDropout(_MaskRecords, keras.layers.Layer):
         self._mask_shape = mask_shape
         self._feature_rank = len(features)
         self._add_records(mask_shape)
+        self.coefficients = self.add_weight(
+            name="coefficients", shape=(6,), initializer="zeros", trainable=False, dtype="float32"
+        )
+        self.coefficients.assign(coefficients(self.rate))
+
+    def set_rate(self, rate: float) -> None:
+        """A new rate for the next training calls, without retracing a compiled step."""
+        _check_rate(rate)
+        self.rate = float(rate)
+        if self.built:
+            self.coefficients.assign(coefficients(self.rate))
 
     def _noise_shape(self, inputs: Any) -> Any:
         shape = ops.shape(inputs)
@@ -104,15 +137,17 @@ class RecordingDropout(_MaskRecords, keras.layers.Layer):
         return shape
 
     def call(self, inputs: Any, training: bool = False) -> Any:
-        if not training or self.rate == 0:
+        if not training:
             return inputs
+        # The rate is read from ``coefficients`` (never the Python attribute), so one trace
+        # serves every rate, 0 included (then the output equals the input).
         self._count_step()
+        coef = ops.cast(self.coefficients, inputs.dtype)
         if self.mode == "gaussian":
-            stddev = math.sqrt(self.rate / (1.0 - self.rate))
             noise = keras.random.normal(
                 ops.shape(inputs),
                 mean=1.0,
-                stddev=stddev,
+                stddev=coef[STDDEV],
                 dtype=inputs.dtype,
                 seed=self.seed_generator,
             )
@@ -127,21 +162,16 @@ class RecordingDropout(_MaskRecords, keras.layers.Layer):
         # JAX keeps where bernoulli(1 - rate), i.e. uniform < 1 - rate, and divides by the keep
         # probability; on TensorFlow the stock layer drops where uniform < rate.
         stock_jax = self.mode != "alpha" and keras.backend.backend() == "jax"
-        keep = (
-            ops.less(noise, 1.0 - self.rate) if stock_jax else ops.greater_equal(noise, self.rate)
-        )
+        keep = ops.less(noise, coef[KEEP]) if stock_jax else ops.greater_equal(noise, coef[RATE])
         flat_keep = ops.reshape(keep, (-1, *self._mask_shape)) if self.mode == "spatial" else keep
         self._record(flat_keep)
         if self.mode == "alpha":
             alpha_p = -SELU_ALPHA * SELU_SCALE
             kept = ops.cast(keep, inputs.dtype)
-            a = ((1 - self.rate) * (1 + self.rate * alpha_p**2)) ** -0.5
-            b = -a * alpha_p * self.rate
-            return a * (inputs * kept + alpha_p * (1 - kept)) + b
+            return coef[ALPHA_A] * (inputs * kept + alpha_p * (1 - kept)) + coef[ALPHA_B]
         if stock_jax:
-            return ops.where(keep, inputs / (1.0 - self.rate), ops.zeros((), dtype=inputs.dtype))
-        scale = ops.cast(1.0 / (1.0 - self.rate), inputs.dtype)
-        return ops.where(keep, inputs * scale, ops.zeros((), dtype=inputs.dtype))
+            return ops.where(keep, inputs / coef[KEEP], ops.zeros((), dtype=inputs.dtype))
+        return ops.where(keep, inputs * coef[SCALE], ops.zeros((), dtype=inputs.dtype))
 
     def compute_output_shape(self, input_shape: Any) -> Any:
         return input_shape
@@ -217,11 +247,20 @@ class RecordingSimpleRNN(_RecordingRNN, keras.layers.SimpleRNN):
 RECORDING_LAYERS = (RecordingDropout, RecordingLSTM, RecordingGRU, RecordingSimpleRNN)
 
 
+def is_inert(layer: keras.layers.Layer) -> bool:
+    """A rate-0 output dropout layer: kept so that models differing only in rates share one
+    compiled step, but it changes nothing, so users never see it (masks, exports)."""
+    return isinstance(layer, RecordingDropout) and layer.rate == 0
+
+
 def recording_layers(model: keras.Model) -> list[keras.layers.Layer]:
+    """Layers whose records users see: rate-0 dropout layers are left out."""
     return [
         layer
         for layer in model.layers
-        if isinstance(layer, RECORDING_LAYERS) and getattr(layer, "record_names", None)
+        if isinstance(layer, RECORDING_LAYERS)
+        and getattr(layer, "record_names", None)
+        and not is_inert(layer)
     ]
 
 
@@ -248,7 +287,9 @@ def read_masks(model: keras.Model) -> dict[str, dict[str, Any]]:
 
 
 def reset_masks(model: keras.Model) -> None:
-    for layer in recording_layers(model):
+    for layer in model.layers:
+        if not (isinstance(layer, RECORDING_LAYERS) and getattr(layer, "record_names", None)):
+            continue
         layer.steps.assign(0.0)
         for prefix in layer.record_names:
             getattr(layer, prefix + "last_mask").assign(

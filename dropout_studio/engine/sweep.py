@@ -23,8 +23,8 @@ import numpy as np
 
 from dropout_studio.core.project import Project
 from dropout_studio.core.spec import DropoutSpec, LayerSpec
-from dropout_studio.engine.data import load_dataset
-from dropout_studio.engine.train import train
+from dropout_studio.engine.data import Dataset, load_dataset
+from dropout_studio.engine.train import StepCache, train
 
 STOPPED = "sweep stopped by request"
 METRICS = ("val_loss", "val_loss_std", "val_loss_min", "val_loss_max", "test_loss", "best_epoch")
@@ -51,14 +51,14 @@ class SweepPlan:
 
 
 def with_rate(layer: LayerSpec, rate: float) -> LayerSpec:
-    if rate <= 0:
-        return replace(layer, dropout=DropoutSpec())
+    """The layer with output dropout at ``rate``; rate 0 keeps the type (an inert layer), so
+    every rate of a sweep shares one compiled step."""
     kind = (
         layer.dropout.type
         if layer.dropout.type != "none"
         else ("spatial" if layer.kind in ("Conv1D", "Conv2D") else "dropout")
     )
-    return replace(layer, dropout=DropoutSpec(kind, rate))
+    return replace(layer, dropout=DropoutSpec(kind, max(0.0, rate)))
 
 
 def trial_project(project: Project, plan: SweepPlan, values: dict[str, Any]) -> Project:
@@ -87,7 +87,19 @@ class DropoutSweepTuner(keras_tuner.engine.base_tuner.BaseTuner):
     ) -> None:
         self.project, self.plan, self.project_file = project, plan, project_file
         self.stop, self.on_trial = stop, on_trial
+        # One compiled step per structure and data shape serves every trial and seed; each
+        # seed's split is loaded once (a few seeds' worth, per training-set size).
+        self.steps = StepCache()
+        self.datasets: dict[tuple[str, int], Dataset] = {}
         super().__init__(**kwargs)
+
+    def _dataset(self, spec: Any, seed: int) -> Dataset:
+        key = (repr(spec), seed)
+        if key not in self.datasets:
+            if len(self.datasets) >= 2 * max(1, self.plan.seeds):
+                self.datasets.clear()
+            self.datasets[key] = load_dataset(spec, seed, self.project_file)
+        return self.datasets[key]
 
     def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> dict[str, float]:
         if self.stop.is_set():
@@ -97,9 +109,14 @@ class DropoutSweepTuner(keras_tuner.engine.base_tuner.BaseTuner):
         best, tests, epochs = [], [], []
         first = self.project.training.seed
         for seed in range(first, first + self.plan.seeds):
-            data = load_dataset(configured.dataset, seed, self.project_file)
+            data = self._dataset(configured.dataset, seed)
             result = train(
-                configured.with_training(seed=seed), data, None, self.stop, keep_best=True
+                configured.with_training(seed=seed),
+                data,
+                None,
+                self.stop,
+                keep_best=True,
+                steps=self.steps,
             )
             if result.status == "stopped" or self.stop.is_set():
                 # Cut short: not a result. The trial is not completed, so it is left out.

@@ -36,7 +36,7 @@ from dropout_studio.core.project import Project, data_problems
 from dropout_studio.core.shapes import infer
 from dropout_studio.engine.build import BuildError, build_model
 from dropout_studio.engine.data import DataError, Dataset
-from dropout_studio.engine.layers import read_masks
+from dropout_studio.engine.layers import RecordingDropout, read_masks
 from dropout_studio.engine.runtime import DeviceError, check_device, on_device
 
 SNAPSHOT_INTERVAL_S = 0.05
@@ -160,11 +160,16 @@ def train(
     loop: str | None = None,
     keep_best: bool = False,
     log_dir: str | None = None,
+    steps: StepCache | None = None,
 ) -> TrainingResult:
     """Train ``project``'s stack on ``data``; never raises for a NaN loss or a stop request.
 
     ``keep_best`` also reports test metrics of the weights with the best validation loss
     (``best_test_metrics``); it copies weights on every improvement, so it is off by default.
+
+    ``steps``: a :class:`StepCache` shared by the runs of one experiment, so that the compiled
+    loop traces once for them all (the result's model is then the cache's, reused by the next
+    run). Without it the run builds its own step, the same way.
 
     Raises only :class:`TrainingError` (or :class:`DataError` from the data) for a project that
     validation accepts: before training when the stack does not fit the data or the device is
@@ -183,7 +188,7 @@ def train(
     try:
         check_device(project.training.device)
         with on_device(project.training.device):
-            return _run(project, data, emit, stop, chosen, keep_best, log_dir)
+            return _run(project, data, emit, stop, chosen, keep_best, log_dir, steps)
     except _HandlerFailed as wrapped:
         original = wrapped.__cause__
         assert original is not None
@@ -206,18 +211,27 @@ def _run(
     chosen: str,
     keep_best: bool,
     log_dir: str | None,
+    steps: StepCache | None = None,
 ) -> TrainingResult:
-    model = build_model(project.network, project.training.seed)
     runner: type[_LoopBase]
+    compiled: _CompiledStep | None = None
     if chosen == "compiled":
+        # Standalone runs build their own step the same way an experiment does.
+        compiled = (steps if steps is not None else StepCache()).step_for(project, data, keep_best)
+        model = compiled.model
         runner = _CompiledLoop
-    elif chosen == "jax":
-        from dropout_studio.engine.jax_loop import JaxLoop
-
-        runner = JaxLoop
     else:
-        runner = _FitLoop
+        model = build_model(project.network, project.training.seed)
+        if chosen == "jax":
+            from dropout_studio.engine.jax_loop import JaxLoop
+
+            runner = JaxLoop
+        else:
+            runner = _FitLoop
     loop_runner = runner(project, data, model, emit, stop, keep_best)
+    if isinstance(loop_runner, _CompiledLoop):
+        assert compiled is not None
+        loop_runner.step = compiled
     if log_dir and project.training.tensorboard:
         if keras.backend.backend() == "tensorflow":
             import tensorflow as tf
@@ -416,34 +430,91 @@ class _LoopBase:
     loop_name = "base"
 
 
-class _CompiledLoop(_LoopBase):
-    """Many steps per ``tf.function`` call over tensors in memory (TensorFlow backend)."""
+class StepCache:
+    """Compiled training steps (TensorFlow), reused by every run of one experiment.
 
-    loop_name = "compiled"
+    A step is traced once per model structure and data shape: output-dropout rates, the data,
+    the shuffle seed, the patience, the learning rate and the initial weights are inputs or
+    variables, so the runs of a compare or a sweep (seeds, arms, rates) reuse one trace. Per run,
+    :meth:`_CompiledStep.reset` assigns the weights (and every seed generator's state and
+    recording variable) of an untraced model built under the run's seed, the optimizer's
+    variables of a fresh optimizer, and the loop state. A standalone ``train`` builds its own
+    step the same way, so a seed gives a bitwise-equal history standalone or in an experiment.
 
-    def run(self) -> TrainingResult:
+    The model of a run's result is the step's model: the next run on the same step overwrites
+    its weights. Keep one cache per experiment, not per process.
+    """
+
+    def __init__(self) -> None:
+        self.steps: dict[Any, _CompiledStep] = {}
+        self.traces = 0  # steps built (each traces once per data shape)
+
+    def step_for(self, project: Project, data: Dataset, keep_best: bool) -> _CompiledStep:
+        key = _step_key(project, data, keep_best)
+        step = self.steps.get(key)
+        if step is None:
+            step = _CompiledStep(project, data, keep_best)
+            self.steps[key] = step
+            self.traces += 1
+        else:
+            step.reset_weights(project)
+        return step
+
+
+def _step_key(project: Project, data: Dataset, keep_best: bool) -> tuple[Any, ...]:
+    """What a traced step depends on. Output-dropout rates are variables (rate 0 keeps the
+    layer), so they are left out; everything else in the stack (RNN rates, L2) is in."""
+    from dataclasses import replace
+
+    layers = tuple(
+        replace(layer, dropout=replace(layer.dropout, rate=0.0)) for layer in project.network.layers
+    )
+    t = project.training
+
+    def arr(a: np.ndarray) -> tuple[Any, ...]:
+        return (a.shape, str(a.dtype))
+
+    return (
+        repr(layers),
+        t.optimizer,
+        min(t.batch_size, len(data.x_train)),
+        t.device,
+        keep_best,
+        bool(data.class_names),
+        arr(data.x_train),
+        arr(data.y_train),
+        arr(data.x_val),
+        arr(data.y_val),
+    )
+
+
+class _CompiledStep:
+    """One model, optimizer, loop state and traced ``run_steps`` (see :class:`StepCache`)."""
+
+    def __init__(self, project: Project, data: Dataset, keep_best: bool) -> None:
         import tensorflow as tf
 
-        self._started()
-        data, model = self.data, self.model
-        optimizer = make_optimizer(self.project)
+        self.model = model = build_model(project.network, project.training.seed)
+        self.optimizer = optimizer = make_optimizer(project)
         optimizer.build(model.trainable_variables)
-        x = tf.constant(data.x_train)
-        y = tf.constant(data.y_train)
-        xv, yv = tf.constant(data.x_val), tf.constant(data.y_val)
         n = len(data.x_train)
-        bs, spe = self.batch_size, self.steps_per_epoch
-        classify, from_logits = self.classify, self.from_logits
-        weights = [v for v in model.weights if v.trainable or "moving" in v.path]
-        keep_best = self.keep_best
-        best = [tf.Variable(v.value, trainable=False) for v in weights] if keep_best else []
+        self.n = n
+        bs = self.bs = min(project.training.batch_size, n)
+        spe = self.spe = math.ceil(n / bs)
+        classify = bool(data.class_names)
+        from_logits = classify and not _output_is_probability(project)
+        self.weights = weights = [v for v in model.weights if v.trainable or "moving" in v.path]
+        self.keep_best = keep_best
+        self.best = best = (
+            [tf.Variable(v.value, trainable=False) for v in weights] if keep_best else []
+        )
         # The weights at the end of the last good epoch (initial weights until one ends): a NaN
         # run or a stop leaves these in the model. Copied inside the step (measured in bench/).
-        safe = [tf.Variable(v.value, trainable=False) for v in weights]
-        safe_epoch = tf.Variable(-1, dtype=tf.int32)
-        has_val = self.has_val
-        patience = self.project.training.early_stopping
-        state = {
+        self.safe = safe = [tf.Variable(v.value, trainable=False) for v in weights]
+        self.safe_epoch = safe_epoch = tf.Variable(-1, dtype=tf.int32)
+        has_val = len(data.x_val) > 0
+        self.patience = patience = tf.Variable(0, dtype=tf.int32)
+        self.state = state = {
             "epoch": tf.Variable(0, dtype=tf.int32),
             "batch": tf.Variable(0, dtype=tf.int32),
             "perm": tf.Variable(tf.range(n, dtype=tf.int32)),
@@ -453,7 +524,7 @@ class _CompiledLoop(_LoopBase):
             "best_val": tf.Variable(np.inf, dtype=tf.float32),
             "since_best": tf.Variable(0, dtype=tf.int32),
         }
-        seed = self.seed % 2**31  # an int32 pair for the stateless shuffle
+        self.steps_per_call = 1  # the call size the last run grew to
 
         def batch_loss(yb: Any, pred: Any) -> tuple[Any, Any]:
             if classify:
@@ -483,8 +554,10 @@ class _CompiledLoop(_LoopBase):
             denom = tf.maximum(tf.cast(m, tf.float32), 1.0)
             return total / denom, metric / denom
 
+        self.evaluate = evaluate  # eager: tracing once more at the end stalled GUI threads ~150 ms
+
         def end_epoch(
-            rows: Any, finished_epochs: Any, halt: Any, bad: Any
+            xv: Any, yv: Any, rows: Any, finished_epochs: Any, halt: Any, bad: Any
         ) -> tuple[Any, Any, Any, Any]:
             if has_val:
                 val_loss, val_metric = evaluate(xv, yv)
@@ -517,8 +590,7 @@ class _CompiledLoop(_LoopBase):
             if keep_best and improved:  # copying costs ~1 ms/epoch: only on request
                 for keep, live in zip(best, weights):
                     keep.assign(live)
-            if patience > 0:
-                halt = state["since_best"] >= patience
+            halt = tf.logical_and(patience > 0, state["since_best"] >= patience)
             state["batch"].assign(0)
             state["epoch"].assign_add(1)
             state["loss_sum"].assign(0.0)
@@ -527,8 +599,10 @@ class _CompiledLoop(_LoopBase):
             finished_epochs += 1
             return rows, finished_epochs, halt, bad
 
-        @tf.function(reduce_retracing=True)
-        def run_steps(max_steps: Any, epochs_left: Any) -> tuple[Any, Any, Any, Any]:
+        @tf.function
+        def run_steps(
+            x: Any, y: Any, xv: Any, yv: Any, seed: Any, max_steps: Any, epochs_left: Any
+        ) -> tuple[Any, Any, Any, Any]:
             rows = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
             done = tf.constant(0)
             finished_epochs = tf.constant(0)
@@ -568,13 +642,83 @@ class _CompiledLoop(_LoopBase):
                 state["batch"].assign_add(1)
                 done += 1
                 if spe == 1:  # full batch: every step ends an epoch, so skip the cond
-                    rows, finished_epochs, halt, bad = end_epoch(rows, finished_epochs, halt, bad)
+                    rows, finished_epochs, halt, bad = end_epoch(
+                        xv, yv, rows, finished_epochs, halt, bad
+                    )
                 elif tf.logical_and(state["batch"] == spe, tf.logical_not(bad)):
-                    rows, finished_epochs, halt, bad = end_epoch(rows, finished_epochs, halt, bad)
+                    rows, finished_epochs, halt, bad = end_epoch(
+                        xv, yv, rows, finished_epochs, halt, bad
+                    )
             return rows.stack(), last_loss, bad, halt
 
-        eval_fn = evaluate  # eager: tracing once more at the end stalled GUI threads ~150 ms
-        steps_per_call = 1
+        self.run_steps = run_steps
+
+    def reset_weights(self, project: Project) -> None:
+        """The initial state of a run under ``project``'s seed and rates, without retracing:
+        every variable of an untraced model built under the seed (weights, seed generators,
+        rates, records) and of a fresh optimizer built on it."""
+        fresh = build_model(project.network, project.training.seed, keep_caches=True)
+        live_vars, new_vars = self.model.variables, fresh.variables
+        if len(live_vars) != len(new_vars):
+            raise RuntimeError("a reused training step got a model of another structure")
+        for live, new in zip(live_vars, new_vars):
+            live.assign(new.value)
+        for live_layer, new_layer in zip(self.model.layers, fresh.layers):
+            if isinstance(new_layer, RecordingDropout):
+                live_layer.rate = new_layer.rate
+        optimizer = make_optimizer(project)
+        optimizer.build(fresh.trainable_variables)
+        for live, new in zip(self.optimizer.variables, optimizer.variables):
+            live.assign(new.value)
+
+    def reset_loop(self, seed: int, patience: int) -> None:
+        import tensorflow as tf
+
+        for name, value in (
+            ("epoch", 0),
+            ("batch", 0),
+            ("loss_sum", 0.0),
+            ("metric_sum", 0.0),
+            ("count", 0.0),
+            ("best_val", np.inf),
+            ("since_best", 0),
+        ):
+            self.state[name].assign(value)
+        self.state["perm"].assign(tf.range(self.n, dtype=tf.int32))
+        self.patience.assign(patience)
+        self.safe_epoch.assign(-1)
+        for keep, live in zip([*self.safe, *self.best], [*self.weights, *self.weights]):
+            keep.assign(live.value)
+        self.seed = tf.constant(seed % 2**31, dtype=tf.int32)  # an int32 pair for the shuffle
+
+
+class _CompiledLoop(_LoopBase):
+    """Many steps per ``tf.function`` call over tensors in memory (TensorFlow backend)."""
+
+    loop_name = "compiled"
+    step: _CompiledStep  # set by _run: the model is the step's
+
+    def run(self) -> TrainingResult:
+        import tensorflow as tf
+
+        self._started()
+        data = self.data
+        compiled = self.step
+        compiled.reset_loop(self.seed, self.project.training.early_stopping)
+        optimizer = compiled.optimizer
+        x = tf.constant(data.x_train)
+        y = tf.constant(data.y_train)
+        xv, yv = tf.constant(data.x_val), tf.constant(data.y_val)
+        n, bs, spe = compiled.n, compiled.bs, compiled.spe
+        weights, safe, best = compiled.weights, compiled.safe, compiled.best
+        safe_epoch, state, seed = compiled.safe_epoch, compiled.state, compiled.seed
+        keep_best = self.keep_best
+
+        def run_steps(max_steps: Any, epochs_left: Any) -> tuple[Any, Any, Any, Any]:
+            return compiled.run_steps(x, y, xv, yv, seed, max_steps, epochs_left)
+
+        eval_fn = compiled.evaluate
+        steps_per_call = compiled.steps_per_call
         while True:
             epoch_before = int(state["epoch"].numpy())
             if epoch_before >= self.epochs:
@@ -624,6 +768,7 @@ class _CompiledLoop(_LoopBase):
             per_step = call_time / max(1, step - step_before)
             target = int(TARGET_CALL_S / max(per_step, 1e-6))
             steps_per_call = max(1, min(target, steps_per_call * 4, 100_000))
+            compiled.steps_per_call = steps_per_call
         epoch_now, batch = int(state["epoch"].numpy()), int(state["batch"].numpy())
         self._maybe_snapshot(
             epoch_now, batch, int(optimizer.iterations.numpy()), math.nan, force=True
