@@ -22,7 +22,7 @@ from PySide6.QtWidgets import QGraphicsScene, QGraphicsTextItem, QGraphicsView, 
 
 from dropout_studio.core.shapes import StackReport, infer
 from dropout_studio.core.spec import NetworkSpec
-from dropout_studio.ui.diagram_marks import LayerMarks, layer_marks
+from dropout_studio.ui.diagram_marks import LayerMarks, layer_marks, widest_caption
 from dropout_studio.ui.unit_grid import ConnectionsItem, LayerItem, LegendItem
 
 MINIMUM_SIZE = QSize(500, 300)
@@ -220,7 +220,7 @@ class NetworkDiagram(QGraphicsView):
         legend = LegendItem(font, legend_colour, base, width - 2 * MARGIN)
         scene.addItem(legend)
         legend.setPos(MARGIN, height - MARGIN / 2 - legend.boundingRect().height())
-        self._caption_height = max(2 * metrics.lineSpacing() + 4, self._worst_caption(font, col_w))
+        self._caption_height = max(metrics.lineSpacing() + 4, self._worst_caption(font, col_w))
         bottom = legend.pos().y() - 6 - self._caption_height
         if bottom - top < 60:  # too short: grow the scene and let the view scroll
             height += 60 - (bottom - top)
@@ -248,7 +248,9 @@ class NetworkDiagram(QGraphicsView):
         pitch = 2 * radius + 5
         body = bottom - top
         fits_all = all(m.count <= min(MAX_CIRCLES, body // pitch) for m in self.marks)
-        band = body if fits_all else max(min(pitch * 2 + 18, body * 0.5), body * 0.4)
+        # The circles get one row and their dots on a short diagram, a quarter of a tall one:
+        # the grids (every unit) get the rest, never a strip of one or two rows.
+        band = body if fits_all else min(max(pitch + 18, body * 0.25), body * 0.4)
         # Marks grow with the room: an 8×8 grid fills about the column (4 px to 28 px cells).
         largest = int(min(40.0, max(12.0, min(col_w - 16, body - band) / 8)))
         grid_top, grid_w, grid_h = top + band + 4, col_w - 16, bottom - (top + band + 4)
@@ -278,6 +280,11 @@ class NetworkDiagram(QGraphicsView):
                 y0 = top + pitch / 2
                 cell = max(common, min(fits[marks.index], 12))
                 cols = _grid_columns(marks.count, grid_w, grid_h, cell)
+                if marks.image is not None:  # pixels where they are in the picture (28 × 28)
+                    rows_i, cols_i = marks.image
+                    fit = int(min(cell, grid_w // cols_i, grid_h // rows_i))
+                    if fit >= 2:
+                        cell, cols = fit, cols_i
                 rows = min(math.ceil(marks.count / cols), int(grid_h // cell))
                 left = round(cx - cols * cell / 2)
                 grid = QRectF(left, round(grid_top), cols * cell, rows * cell)
@@ -286,14 +293,16 @@ class NetworkDiagram(QGraphicsView):
             self.scene().addItem(item)
             self.columns.append(item)
 
-    @staticmethod
-    def _worst_caption(font: QFont, col_w: float) -> float:
-        """Height a caption may need in this column width, with the widest digits it can get."""
+    def _worst_caption(self, font: QFont, col_w: float) -> float:
+        """Height the longest caption any column can get needs in this column width."""
         doc = QGraphicsTextItem()
         doc.setFont(font)
         doc.setTextWidth(col_w - 8)
-        doc.setPlainText("input mask of layer 88: dropped 8,888/8,888 (100%); +8,888 more")
-        return doc.boundingRect().height()
+        tallest = 0.0
+        for marks in self.marks:
+            doc.setPlainText(widest_caption(self.network, marks) or "8")
+            tallest = max(tallest, doc.boundingRect().height())
+        return tallest
 
     def _header(self) -> str:
         if self.inference:
