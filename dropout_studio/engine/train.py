@@ -91,6 +91,13 @@ class TrainingError(RuntimeError):
 EventHandler = Callable[[TrainingEvent], None]
 
 
+class _TraceStopped(Exception):
+    """Raised from the Python body of a step while it is being traced, when Stop was pressed:
+    tracing is the longest uninterruptible part of a run's start (0.5–1.5 s), so it checks."""
+
+    ag_pass_through = True  # autograph re-raises it as it is, not wrapped in a StagingError
+
+
 class _HandlerFailed(Exception):
     """Carries an exception raised by the caller's ``on_event`` through the loop unchanged."""
 
@@ -525,6 +532,12 @@ class _CompiledStep:
             "since_best": tf.Variable(0, dtype=tf.int32),
         }
         self.steps_per_call = 1  # the call size the last run grew to
+        self.stop: threading.Event | None = None  # the current run's, read while tracing
+
+        def check_stop() -> None:
+            """Runs only while tracing (Python does not run inside the traced graph)."""
+            if self.stop is not None and self.stop.is_set():
+                raise _TraceStopped()
 
         def batch_loss(yb: Any, pred: Any) -> tuple[Any, Any]:
             if classify:
@@ -559,6 +572,7 @@ class _CompiledStep:
         def end_epoch(
             xv: Any, yv: Any, rows: Any, finished_epochs: Any, halt: Any, bad: Any
         ) -> tuple[Any, Any, Any, Any]:
+            check_stop()
             if has_val:
                 val_loss, val_metric = evaluate(xv, yv)
             else:
@@ -603,6 +617,7 @@ class _CompiledStep:
         def run_steps(
             x: Any, y: Any, xv: Any, yv: Any, seed: Any, max_steps: Any, epochs_left: Any
         ) -> tuple[Any, Any, Any, Any]:
+            check_stop()
             rows = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
             done = tf.constant(0)
             finished_epochs = tf.constant(0)
@@ -631,8 +646,11 @@ class _CompiledStep:
                     total = data_loss
                     if model.losses:
                         total = total + tf.add_n(model.losses)
+                check_stop()
                 grads = tape.gradient(total, model.trainable_variables)
+                check_stop()
                 optimizer.apply(grads, model.trainable_variables)
+                check_stop()
                 size = tf.cast(tf.shape(idx)[0], tf.float32)
                 state["loss_sum"].assign_add(data_loss * size)
                 state["metric_sum"].assign_add(tf.reduce_sum(hits))
@@ -719,7 +737,18 @@ class _CompiledLoop(_LoopBase):
 
         eval_fn = compiled.evaluate
         steps_per_call = compiled.steps_per_call
-        while True:
+        compiled.stop = self.stop
+        try:
+            # Trace before the first call, so that a Stop pressed while tracing ends the run
+            # here rather than after the first call's graph optimization too.
+            compiled.run_steps.get_concrete_function(
+                x, y, xv, yv, seed, tf.constant(steps_per_call), tf.constant(self.epochs)
+            )
+        except _TraceStopped:
+            self.status = "stopped"
+        finally:
+            compiled.stop = None
+        while self.status != "stopped":
             epoch_before = int(state["epoch"].numpy())
             if epoch_before >= self.epochs:
                 break
