@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QLabel, QWidget
 from dropout_studio.core.datasets import KERAS_DATASETS, DatasetSpec
 from dropout_studio.core.document import ProjectDocument
 from dropout_studio.ui.errors import error_box
-from dropout_studio.ui.jobs import Job, JobContext, JobRunner
+from dropout_studio.ui.jobs import EXCLUSIVE, Job, JobContext, JobRunner
 from dropout_studio.ui.panels import DatasetPanel
 from dropout_studio.ui.state import WorkState
 
@@ -36,6 +36,7 @@ class DataCache:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entry: tuple[Key, Any] | None = None
+        self.loading = threading.Lock()  # held while a job builds a dataset for the cache
 
     @staticmethod
     def key(spec: DatasetSpec, seed: int, path: Path | None) -> Key:
@@ -90,7 +91,19 @@ def load_data_in_job(
     A load reports each new whole percent (a download every report it gets), so a large file
     sends at most about a hundred events to the window."""
     data = cache.get(spec, seed, path)
-    if data is None:
+    if data is not None:
+        return data
+    # A preview of the same spec may be building it right now: wait for it rather than
+    # generating the same set twice (Stop still ends the wait).
+    while not cache.loading.acquire(timeout=0.05):
+        if ctx.stopped:
+            from dropout_studio.engine.data import LoadStopped
+
+            raise LoadStopped("the dataset: loading was stopped")
+    try:
+        data = cache.get(spec, seed, path)
+        if data is not None:
+            return data
         from dropout_studio.engine.data import load_dataset
 
         downloading = spec.source == "builtin" and spec.name in KERAS_DATASETS
@@ -104,7 +117,9 @@ def load_data_in_job(
 
         data = load_dataset(spec, seed, path, on_progress=on_progress, stop=ctx.stop)
         cache.put(spec, seed, path, data)
-    return data
+        return data
+    finally:
+        cache.loading.release()
 
 
 def load_preview_in_job(
@@ -160,6 +175,7 @@ class EngineController(QObject):
         self.label.setToolTip("Training is available once the engine has loaded")
         document.subscribe(lambda _doc: self.request_preview(), ("dataset", "replaced", "path"))
         runner.changed.connect(self.request_preview)
+        runner.started.connect(self._on_job_started)
 
     def start(self) -> None:
         if self.engine_job is not None or self.state.engine == "ready":
@@ -169,10 +185,18 @@ class EngineController(QObject):
         self.engine_job.returned.connect(self._on_engine_returned)
         self.engine_job.errored.connect(self._on_engine_errored)
 
+    def _on_job_started(self, job: Job) -> None:
+        """No preview runs beside a training, compare, sweep or twin: stop it (a run of the
+        same spec waits for its dataset in the cache instead of building it again), and build
+        the preview again once the job has ended."""
+        if job.kind in EXCLUSIVE and self.preview_job is not None:
+            self.preview_job.stop()
+            self.previewed = None
+
     def _on_engine_returned(self, info: dict[str, Any]) -> None:
         # TensorFlow leaves ~10^6 long-lived objects; a full collection of them held the GIL
-        # for ~200 ms mid-training. Freezing moves them out of the collector's sight.
-        gc.collect()
+        # for ~200 ms mid-training. Freezing moves them out of the collector's sight, at no
+        # cost here (a collect() first held the GUI thread for ~300 ms).
         gc.freeze()
         devices = info.get("devices", ["cpu"])
         gpu = "GPU" if any(d.startswith("gpu") for d in devices) else "CPU only"
@@ -231,6 +255,8 @@ class EngineController(QObject):
             self.panel.show_data(data)
 
     def _on_preview_errored(self, key: Key, message: str) -> None:
+        if self.preview_job is not None and self.preview_job.stopping:
+            return  # stopped for a training: built again when it ends
         if self._current(key):
             self.panel.show_error(message)
 
