@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import sys
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 import keras
@@ -100,8 +104,55 @@ def build_model(network: NetworkSpec, seed: int = 0, *, keep_caches: bool = Fals
     return keras.Sequential(model_layers, name="dropout_studio_model")
 
 
+_PROBE_LOCK = threading.Lock()
+_probe_depth = 0
+
+
+@contextlib.contextmanager
+def tensorflow_unprobed() -> Iterator[None]:
+    """Keras serialization (``get_config``, ``save``) without importing TensorFlow.
+
+    ``serialize_keras_object`` asks ``tf.available`` (Keras' lazy TensorFlow module) to check
+    for ``tf.TensorShape``/``tf.DType``, and that imports TensorFlow: 3.3 s of saving a run on
+    the JAX backend here. While TensorFlow is not imported no object can be one of its types,
+    so inside this block the lazy module answers "not available" (Keras' private
+    ``module_utils.tensorflow._available``; ``tests/engine/test_jax_loop.py`` pins it).
+    """
+    global _probe_depth
+    from keras.src.utils import module_utils
+
+    lazy = getattr(module_utils, "tensorflow", None)
+    if (
+        keras.backend.backend() == "tensorflow"
+        or "tensorflow" in sys.modules
+        or not hasattr(lazy, "_available")
+    ):
+        yield
+        return
+    with _PROBE_LOCK:
+        if _probe_depth == 0 and lazy._available is not None:  # type: ignore[union-attr]
+            owned = False  # already probed (TensorFlow imported or missing): nothing to hide
+        else:
+            owned = True
+            _probe_depth += 1
+            lazy._available = False  # type: ignore[union-attr]
+    try:
+        yield
+    finally:
+        if owned:
+            with _PROBE_LOCK:
+                _probe_depth -= 1
+                if _probe_depth == 0:
+                    lazy._available = None  # type: ignore[union-attr]
+
+
 def plain_clone(model: keras.Model) -> keras.Model:
     """The same model with stock Keras layers only, weights copied: what every export saves."""
+    with tensorflow_unprobed():
+        return _plain_clone(model)
+
+
+def _plain_clone(model: keras.Model) -> keras.Model:
 
     def to_stock(layer: keras.layers.Layer) -> keras.layers.Layer:
         if isinstance(layer, RECORDING_LAYERS):

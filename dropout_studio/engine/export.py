@@ -10,6 +10,8 @@ import json
 import logging
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -21,7 +23,7 @@ import numpy as np
 from dropout_studio.core.files import atomic_write_text
 from dropout_studio.core.project import Project, load_project, project_to_dict
 from dropout_studio.core.runs import fallback_run_folder, write_history_csv
-from dropout_studio.engine.build import plain_clone
+from dropout_studio.engine.build import plain_clone, tensorflow_unprobed
 
 FORMATS = ("keras", "saved_model", "tflite", "onnx")
 SUFFIXES = {"keras": ".keras", "saved_model": "", "tflite": ".tflite", "onnx": ".onnx"}
@@ -116,7 +118,8 @@ def _write_run_files(
         )
         write_history_csv(folder / "history.csv", result.history)
         if result.model is not None:
-            plain_clone(result.model).save(folder / "model.keras")
+            with tensorflow_unprobed():  # JAX: saving never imports TensorFlow
+                plain_clone(result.model).save(folder / "model.keras")
         write_masks(folder / "masks.npz", result.masks)
         summary = {
             "status": result.status,
@@ -192,25 +195,34 @@ def _unrolled(model: keras.Model) -> keras.Model:
     return clone
 
 
+TENSORFLOW_FORMATS = {"saved_model": "SavedModel", "tflite": "TFLite", "onnx": "ONNX"}
+
+
 def export_model(model: keras.Model, fmt: str, out: str | os.PathLike[str]) -> Path:
-    """Write ``model`` (recording or plain) as ``fmt``; returns the written path."""
+    """Write ``model`` (recording or plain) as ``fmt``; returns the written path.
+
+    SavedModel, TFLite and ONNX need TensorFlow: on another backend (JAX) the plain model is
+    saved as ``.keras`` and converted in a TensorFlow-backend subprocess
+    (:func:`export_in_tensorflow_process`).
+    """
     if fmt not in FORMATS:
         raise ExportError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
     out = Path(out)
+    if fmt == "keras" and out.suffix != ".keras":
+        raise ExportError(f"a Keras model file must end in .keras, not {out.name!r}")
     out.parent.mkdir(parents=True, exist_ok=True)
     plain = plain_clone(model)
     plain(_sample_batch(plain))  # ONNX and TFLite need a model that has been called
     if fmt == "keras":
-        if out.suffix != ".keras":
-            raise ExportError(f"a Keras model file must end in .keras, not {out.name!r}")
-        plain.save(out)
+        with tensorflow_unprobed():
+            plain.save(out)
+    elif keras.backend.backend() != "tensorflow":
+        export_in_tensorflow_process(plain, fmt, out)
     elif fmt == "saved_model":
-        _require_tensorflow("SavedModel")
         if out.exists():
             shutil.rmtree(out) if out.is_dir() else out.unlink()
         plain.export(str(out), format="tf_saved_model", verbose=False)
     elif fmt == "tflite":
-        _require_tensorflow("TFLite")
         target = _unrolled(plain) if _has_recurrent(plain) else plain
         target(_sample_batch(target))
         with tempfile.TemporaryDirectory() as tmp:
@@ -223,31 +235,96 @@ def export_model(model: keras.Model, fmt: str, out: str | os.PathLike[str]) -> P
                 raise ExportError("the TFLite converter wrote no file")
             shutil.copyfile(candidates[0], out)
     else:
-        _require_tensorflow("ONNX")
-        missing = [m for m in ("tf2onnx", "onnx") if not _importable(m)]
-        if missing:
-            raise ExportError(
-                f"ONNX export needs the package(s) {', '.join(missing)}: "
-                "pip install 'dropout-studio[onnx]'"
-            )
+        _require_onnx_packages()
         plain.export(str(out), format="onnx", verbose=False)
     if not out.exists():
         raise ExportError(f"the {fmt} exporter reported success but wrote no {out}")
     return out
 
 
+def _require_onnx_packages() -> None:
+    missing = [m for m in ("tf2onnx", "onnx") if not _importable(m)]
+    if missing:
+        raise ExportError(
+            f"ONNX export needs the package(s) {', '.join(missing)}: "
+            "pip install 'dropout-studio[onnx]'"
+        )
+
+
+def export_in_tensorflow_process(
+    model: keras.Model, fmt: str, out: str | os.PathLike[str], timeout: float = 600
+) -> Path:
+    """Export ``model`` as ``fmt`` in a subprocess on the TensorFlow backend.
+
+    Keras picks its backend once per process, and the SavedModel, TFLite and ONNX converters
+    run only on TensorFlow: the plain ``.keras`` file of ``model`` goes to a fresh Python with
+    ``KERAS_BACKEND=tensorflow``, which loads it (no Dropout Studio layers in it) and exports
+    it. Costs TensorFlow's import (3-4 s) plus the conversion. Raises :class:`ExportError`
+    when TensorFlow is not installed, or with the subprocess's own message when it fails.
+    """
+    what = TENSORFLOW_FORMATS[fmt]
+    if not _importable("tensorflow"):
+        raise ExportError(
+            f"{what} export needs TensorFlow, which is not installed in this Python "
+            f"({sys.executable}); this process trains on {keras.backend.backend()}, and "
+            "the plain .keras export works without TensorFlow: export .keras here and "
+            "convert it where TensorFlow is installed, or pip install tensorflow"
+        )
+    if fmt == "onnx":
+        _require_onnx_packages()
+    out = Path(out).resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="dropout-studio-export-") as tmp:
+        source = Path(tmp) / "model.keras"
+        with tensorflow_unprobed():
+            plain_clone(model).save(source)
+        package_root = str(Path(__file__).resolve().parents[2])
+        env = {
+            **os.environ,
+            "KERAS_BACKEND": "tensorflow",
+            "TF_CPP_MIN_LOG_LEVEL": os.environ.get("TF_CPP_MIN_LOG_LEVEL", "3"),
+            "PYTHONPATH": os.pathsep.join(
+                p for p in (package_root, os.environ.get("PYTHONPATH", "")) if p
+            ),
+        }
+        code = "from dropout_studio.engine.export import _tensorflow_process_main as m; m()"
+        try:
+            proc = subprocess.run(
+                [sys.executable, "-c", code, fmt, str(source), str(out)],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+                stdin=subprocess.DEVNULL,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise ExportError(
+                f"{what} export in the TensorFlow subprocess took over {timeout:.0f} s"
+            ) from exc
+    if proc.returncode != 0:
+        lines = [line for line in proc.stderr.strip().splitlines() if line.strip()]
+        reason = lines[-1] if lines else f"exit status {proc.returncode}"
+        raise ExportError(f"{what} export in the TensorFlow subprocess failed: {reason}")
+    if not out.exists():
+        raise ExportError(f"the {what} export in the TensorFlow subprocess wrote no {out}")
+    return out
+
+
+def _tensorflow_process_main() -> None:
+    """The subprocess side of :func:`export_in_tensorflow_process`: argv = fmt, .keras, out."""
+    fmt, source, out = sys.argv[1:4]
+    if keras.backend.backend() != "tensorflow":
+        sys.exit(f"error: this subprocess runs {keras.backend.backend()}, not tensorflow")
+    try:
+        export_model(keras.saving.load_model(source), fmt, out)
+    except ExportError as exc:
+        sys.exit(f"error: {exc}")
+
+
 def _importable(module: str) -> bool:
     import importlib.util
 
     return importlib.util.find_spec(module) is not None
-
-
-def _require_tensorflow(what: str) -> None:
-    if keras.backend.backend() != "tensorflow":
-        raise ExportError(
-            f"{what} export needs the TensorFlow backend (KERAS_BACKEND="
-            f"tensorflow); this process runs {keras.backend.backend()}"
-        )
 
 
 def predict_exported(path: str | os.PathLike[str], fmt: str, x: np.ndarray) -> np.ndarray:
