@@ -24,8 +24,12 @@ def run_app(argv: list[str] | None = None) -> int:
     app.setDesktopFileName("io.github.dropoutstudio.DropoutStudio")
     app.setWindowIcon(app_icon())
     setup_logging()
+    from PySide6.QtCore import QSettings
+
+    from dropout_studio.ui.backend_setting import apply_backend_setting
     from dropout_studio.ui.main_window import MainWindow
 
+    apply_backend_setting(QSettings("Dropout Studio", "Dropout Studio"))  # before Keras loads
     document = ProjectDocument(load_preset("mlp-classic"))
     problem = None
     if len(argv) > 1 and argv[1].endswith(".json"):

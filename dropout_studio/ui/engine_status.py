@@ -200,9 +200,9 @@ class EngineController(QObject):
         gc.freeze()
         devices = info.get("devices", ["cpu"])
         gpu = "GPU" if any(d.startswith("gpu") for d in devices) else "CPU only"
-        self.label.setText(
-            f"TensorFlow {info.get('tensorflow', '?')} · Keras {info.get('keras')} · {gpu}"
-        )
+        backend = "JAX" if "jax" in info else "TensorFlow"
+        version = info.get(backend.lower(), "?")
+        self.label.setText(f"{backend} {version} · Keras {info.get('keras')} · {gpu}")
         self.state.engine_info = info
         self.state.set(engine="ready")
         self.loaded.emit(info)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import QSettings
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMainWindow, QToolBar
 
+from dropout_studio.ui.backend_setting import BackendSetting
 from dropout_studio.ui.demos import DemosController
 from dropout_studio.ui.experiment_control import ExperimentsController
 from dropout_studio.ui.exports import ExportController
@@ -29,9 +31,11 @@ def build_menus(
     edit_actions: tuple[QAction, QAction],
     quit_action: QAction,
     help_actions: tuple[QAction, ...],
+    settings: QSettings | None = None,
 ) -> QToolBar:
     """Fill the menu bar; returns the Run toolbar (Train and Stop keep their visible texts)."""
     undo, redo = edit_actions
+    settings = settings if settings is not None else getattr(window, "settings", QSettings())
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
     for action in (files.new_action, files.open_action):
@@ -63,6 +67,8 @@ def build_menus(
     run_menu = bar.addMenu("&Run")
     for action in (training.train_action, training.stop_action, training.evaluate_action):
         run_menu.addAction(action)
+    run_menu.addSeparator()
+    run_menu.addMenu(BackendSetting(settings, window).menu)
     experiment_menu = bar.addMenu("E&xperiments")
     experiment_menu.addAction(experiments.compare_action)
     experiment_menu.addAction(experiments.sweep_action)
