@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -21,6 +22,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QSpinBox,
+    QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -30,6 +32,10 @@ from PySide6.QtWidgets import (
 from dropout_studio.ui.plot_axes import fit_legend_row, legend_above, readable_plot
 from dropout_studio.ui.words import IconMessage, count
 
+COMPARE_INTRO = (
+    "Experiments ▸ Compare trains the stack with and without dropout over several seeds."
+)
+SWEEP_INTRO = "Experiments ▸ Sweep tries several rates (and training-set sizes) with KerasTuner."
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
 
 
@@ -111,19 +117,48 @@ class SweepDialog(QDialog):
         self.accept()
 
 
-def _fill_table(table: QTableWidget, rows: list[list[str]], header: list[str]) -> None:
+def _fill_table(
+    table: QTableWidget, rows: list[list[str]], header: list[str], side: list[str] | None = None
+) -> None:
     table.setRowCount(len(rows))
     table.setColumnCount(len(header))
     table.setHorizontalHeaderLabels(header)
+    table.verticalHeader().setVisible(side is not None)
+    if side is not None:
+        table.setVerticalHeaderLabels(side)
     for r, row in enumerate(rows):
         for c, text in enumerate(row):
             table.setItem(r, c, QTableWidgetItem(text))
     table.resizeColumnsToContents()
 
 
+def _beside(plot: QWidget, table: QTableWidget) -> QSplitter:
+    """The chart and its table side by side: a short tab (a laptop's 300 px) keeps the chart
+    whole, its x axis included; the table scrolls inside if it must."""
+    table.setMinimumHeight(60)
+    splitter = QSplitter(Qt.Orientation.Horizontal)
+    splitter.addWidget(plot)
+    splitter.addWidget(table)
+    splitter.setStretchFactor(0, 3)
+    splitter.setStretchFactor(1, 2)
+    splitter.setChildrenCollapsible(False)
+    return splitter
+
+
+class _SmallPlot(pg.PlotWidget):
+    """A plot content with a short tab: its preferred size is modest, so a scrolling page never
+    grows to 480 px for it."""
+
+    def sizeHint(self) -> QSize:
+        return QSize(360, 160)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(200, 140)
+
+
 def _plot(owner: QWidget, left: str, bottom: str) -> pg.PlotWidget:
     """A plot without SI prefixes ("(x0.001)") whose legend sits above the data."""
-    plot = readable_plot()
+    plot = readable_plot(widget=_SmallPlot)
     plot.setBackground(owner.palette().base().color())
     plot.setLabel("left", left)
     plot.setLabel("bottom", bottom)
@@ -138,9 +173,7 @@ class CompareView(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.plot = _plot(self, "validation loss", "epoch")
-        self.status = QLabel(
-            "Experiments ▸ Compare trains the stack with and without dropout over several seeds."
-        )
+        self.status = QLabel(COMPARE_INTRO)
         self.status.setWordWrap(True)
         self.log_y = QCheckBox("log scale")
         self.log_y.setToolTip("Show the loss on a logarithmic axis (the first epochs dominate)")
@@ -151,14 +184,15 @@ class CompareView(QWidget):
         top.addWidget(self.log_y)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addWidget(self.plot, 2)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(_beside(self.plot, self.table), 1)
         self.runs: dict[str, list[Any]] = {}
 
     def clear(self) -> None:
         self.runs = {}
         self.plot.clear()
         self.table.setRowCount(0)
+        self.table.setColumnCount(0)
+        self.status.setText(COMPARE_INTRO)
 
     def _on_log_y_toggled(self, on: bool) -> None:
         self.plot.setLogMode(y=on)
@@ -205,18 +239,18 @@ class CompareView(QWidget):
         fit_legend_row(self.plot)
 
     def show_summaries(self, summaries: list[Any], stopped: bool = False) -> None:
-        """The table of finished runs; after a stop, arms may have fewer seeds (or none)."""
-        header = [
-            "arm",
+        """The table of finished runs, one column per arm (narrow beside the chart); after a
+        stop, arms may have fewer seeds (or none)."""
+        side = [
             "seeds",
             "best val loss",
             "best epoch",
             "final gap",
-            "test loss (best weights)",
+            "test loss",
             "test metric",
             "wall s",
         ]
-        rows = []
+        columns = []
         for summary in summaries:
             st = summary.stats()
 
@@ -225,9 +259,8 @@ class CompareView(QWidget):
                     return "–"
                 return f"{st[key]:.{digits}f} ± {st[key + '_std']:.{digits}f}"
 
-            rows.append(
+            columns.append(
                 [
-                    summary.arm,
                     str(len(summary.runs)),
                     cell("best_val_loss"),
                     cell("best_epoch", 1),
@@ -237,17 +270,21 @@ class CompareView(QWidget):
                     f"{st['wall_time_s']:.1f}" if math.isfinite(st["wall_time_s"]) else "–",
                 ]
             )
-        _fill_table(self.table, rows, header)
+        rows = [[column[k] for column in columns] for k in range(len(side))]
+        _fill_table(self.table, rows, [s.arm for s in summaries], side)
+        self.table.setToolTip(
+            "Mean ± std over seeds. test loss: of the weights with the best validation loss"
+        )
         self.runs = {s.arm: [run.result for run in s.runs] for s in summaries if s.runs}
         self._draw()
         seeds = ", ".join(f"{s.arm} {len(s.runs)}" for s in summaries)
         self.status.setText(
             (
-                f"Compare stopped: only finished runs are shown (seeds per arm: {seeds})."
+                f"Compare stopped: only finished runs are shown (seeds per arm: {seeds}). "
                 if stopped
-                else "Compare finished"
+                else "Compare finished: "
             )
-            + ": lower best validation loss is better; the test set was not used to choose "
+            + "Lower best validation loss is better; the test set was not used to choose "
             "anything."
         )
 
@@ -260,27 +297,27 @@ class SweepView(QWidget):
         self.plot = _plot(
             self, "best validation loss (mean over seeds)", "dropout rate (fraction dropped)"
         )
-        self.status = QLabel(
-            "Experiments ▸ Sweep tries several rates (and training-set sizes) with KerasTuner."
-        )
+        self.status = QLabel(SWEEP_INTRO)
         self.status.setWordWrap(True)
         self.table = QTableWidget()
         layout = QVBoxLayout(self)
         layout.addWidget(self.status)
-        layout.addWidget(self.plot, 2)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(_beside(self.plot, self.table), 1)
         self.rows: list[dict[str, Any]] = []
 
     def clear(self) -> None:
+        """Another project: no points, and none of the last sweep's words."""
         self.rows = []
         self.plot.clear()
         self.table.setRowCount(0)
+        self.status.setText(SWEEP_INTRO)
 
     def _fill_table(self) -> None:
-        header = ["layer", "rate", "train size", "best val loss", "± std", "test loss", "epoch"]
+        header = ["rate", "train size", "best val loss", "± std", "test loss", "epoch"]
+        per_layer = any("layer" in r for r in self.rows)
         rows = [
             [
-                str(r["layer"] + 1) if "layer" in r else "all",
+                *([str(r["layer"] + 1) if "layer" in r else "all"] if per_layer else []),
                 f"{r['rate']:.2f}",
                 str(r["train_size"] or "all"),
                 f"{r.get('val_loss', math.nan):.4f}",
@@ -290,7 +327,7 @@ class SweepView(QWidget):
             ]
             for r in self.rows
         ]
-        _fill_table(self.table, rows, header)
+        _fill_table(self.table, rows, ["layer", *header] if per_layer else header)
 
     def add_trial(self, row: dict[str, Any]) -> None:
         self.rows.append(row)

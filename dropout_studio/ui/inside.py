@@ -6,7 +6,6 @@ The window computes these off the GUI thread (``engine.analysis``) and hands the
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -24,34 +23,17 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dropout_studio.core.spec import NetworkSpec
-from dropout_studio.ui.inside_pictures import feature_picture, pad_rows, stack_labels
+from dropout_studio.ui.inside_analysis import InsideReport, _first_layer_picture, analyse
+from dropout_studio.ui.inside_pictures import feature_picture, pad_rows
+
+__all__ = ["InsideReport", "InsideView", "_first_layer_picture", "analyse"]
 
 INTRO = "Train a model, then analyse it."
-MIN_PLOT_HEIGHT = 190
-TABLE_HEADER = ["layer", "zero activations", "mean", "zeros, no dropout", "mean, no dropout"]
-
-
-@dataclass
-class InsideReport:
-    """Everything the Inside tab draws; ``twin`` fields are None until the twin is trained."""
-
-    class_names: list[str]
-    sample_index: int
-    mc_mean: np.ndarray  # (outputs,)
-    mc_std: np.ndarray
-    grid: tuple[np.ndarray, np.ndarray, np.ndarray] | None  # xs, ys, entropy (2-D data)
-    sparsity: list[Any]
-    correlations: np.ndarray | None
-    coadaptation: float | None
-    layer: str
-    features: np.ndarray | None  # (units, h, w) images, or (units, inputs) weights
-    twin_sparsity: list[Any] | None = None
-    twin_correlations: np.ndarray | None = None
-    twin_coadaptation: float | None = None
-    twin_features: np.ndarray | None = None
-    labels: dict[str, str] = field(default_factory=dict)  # Keras name -> "layer 2 (Dense 500)"
-    feature_layer: str = ""  # Keras name of the layer whose weights ``features`` shows
+MIN_PLOT_HEIGHT = 100
+# Below this height (a laptop's 300 px tab) the panels and the table stand in one row; the
+# two-row layout's minimum stays below it, so the choice never flips back and forth.
+COMPACT_BELOW = 520
+TABLE_HEADER = ["layer", "zeros", "mean", "zeros, twin", "mean, twin"]
 
 
 class _Plot(pg.PlotWidget):
@@ -59,7 +41,10 @@ class _Plot(pg.PlotWidget):
     (wrapped titles make the page's height depend on its width, computed from size hints)."""
 
     def sizeHint(self) -> QSize:
-        return QSize(320, MIN_PLOT_HEIGHT)
+        return QSize(240, 160)
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(120, MIN_PLOT_HEIGHT)
 
 
 class _Panel(QWidget):
@@ -81,9 +66,10 @@ class _Panel(QWidget):
 class InsideView(QWidget):
     """Monte Carlo dropout, activation sparsity, co-adaptation and first-layer features.
 
-    Each plot keeps a readable minimum height and the sparsity table is as tall as its rows:
-    on a small screen the window's tab page scrolls (``PageTabs``) instead of squeezing them.
-    Titles are word-wrapped labels, never clipped."""
+    In a short tab (below ``COMPACT_BELOW`` px) the plots and the sparsity table stand in one
+    row under one row of controls, so everything shows in a laptop's 300 px tab; taller, they
+    form two rows of two with the table below. The table is as tall as its rows; titles are
+    word-wrapped labels, never clipped."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -94,6 +80,7 @@ class InsideView(QWidget):
         self.samples.setRange(5, 500)
         self.samples.setValue(30)
         self.samples.setToolTip("Stochastic forward passes with only the dropout layers on")
+        self.sample_label, self.mc_label = QLabel("test sample"), QLabel("MC samples")
         self.analyse = QPushButton("Analyse trained model")
         self.analyse.setToolTip(
             "MC dropout, sparsity, co-adaptation and features of the last trained model"
@@ -127,36 +114,76 @@ class InsideView(QWidget):
         self.table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.table.setToolTip(
             "Activations on up to 512 validation samples, dropout off: the fraction exactly 0 "
-            "and the mean, with dropout and (after the twin is trained) without"
+            "(zeros) and the mean, with dropout and (after the twin is trained) without"
         )
-        controls = QGridLayout()  # two rows: the tab stays usable in a narrow window
-        controls.addWidget(QLabel("test sample"), 0, 0)
-        controls.addWidget(self.sample, 0, 1)
-        controls.addWidget(QLabel("MC samples"), 0, 2)
-        controls.addWidget(self.samples, 0, 3)
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.analyse)
-        buttons.addWidget(self.twin)
-        buttons.addStretch(1)
-        controls.addLayout(buttons, 1, 0, 1, 5)
-        controls.setColumnStretch(4, 1)
+        self.controls = QGridLayout()
+        self.buttons = QHBoxLayout()
+        self.buttons.addWidget(self.analyse)
+        self.buttons.addWidget(self.twin)
         self.grid = QGridLayout()
-        self._place_panels(two_d=True)
+        self.compact = False
+        self.two_d = False
+        self._place_panels(two_d=False)  # the map only once 2-D data has been analysed
         layout = QVBoxLayout(self)
-        layout.addLayout(controls)
+        layout.addLayout(self.controls)
         layout.addWidget(self.summary)
         layout.addLayout(self.grid, 1)
-        layout.addWidget(self.table)
         self._fit_table()
 
     def _place_panels(self, two_d: bool) -> None:
-        """The uncertainty map only for 2-D data; otherwise the MC plot takes the whole row."""
-        self.grid.addWidget(self.mc_panel, 0, 0, 1, 1 if two_d else 2)
+        """The uncertainty map only for 2-D data; the rest in one row (short tab) or two."""
+        self.two_d = two_d
+        grid = self.grid
+        for w in (self.mc_panel, self.map_panel, self.corr_panel, self.feature_panel, self.table):
+            grid.removeWidget(w)
+        for k in range(6):
+            grid.setRowStretch(k, 0)
+            grid.setColumnStretch(k, 0)
+        panels = [self.mc_panel, *([self.map_panel] if two_d else []), self.corr_panel]
+        panels.append(self.feature_panel)
+        if self.compact:
+            for k, panel in enumerate(panels):
+                grid.addWidget(panel, 0, k)
+                grid.setColumnStretch(k, 2 if panel is self.mc_panel else 1)
+            grid.addWidget(self.table, 0, len(panels), Qt.AlignmentFlag.AlignTop)
+            grid.setRowStretch(0, 1)
+        else:
+            grid.addWidget(self.mc_panel, 0, 0, 1, 1 if two_d else 2)
+            if two_d:
+                grid.addWidget(self.map_panel, 0, 1)
+            grid.addWidget(self.corr_panel, 1, 0)
+            grid.addWidget(self.feature_panel, 1, 1)
+            grid.addWidget(self.table, 2, 0, 1, 2)
+            for k in range(2):
+                grid.setRowStretch(k, 1)
+                grid.setColumnStretch(k, 1)
+        self.map_panel.setParent(self)  # in the grid or not, never a window of its own
         self.map_panel.setVisible(two_d)
-        if two_d:
-            self.grid.addWidget(self.map_panel, 0, 1)
-        self.grid.addWidget(self.corr_panel, 1, 0)
-        self.grid.addWidget(self.feature_panel, 1, 1)
+        self._place_controls()
+
+    def _place_controls(self) -> None:
+        """One row of controls in a short tab; two rows (buttons below) when narrow."""
+        controls = self.controls
+        while controls.count():
+            controls.takeAt(0)
+        controls.removeItem(self.buttons)
+        for k, widget in enumerate((self.sample_label, self.sample, self.mc_label, self.samples)):
+            controls.addWidget(widget, 0, k)
+        if self.compact:
+            controls.addLayout(self.buttons, 0, 4)
+            controls.setColumnStretch(4, 0)
+            controls.setColumnStretch(5, 1)
+        else:
+            controls.addLayout(self.buttons, 1, 0, 1, 5)
+            controls.setColumnStretch(5, 0)
+            controls.setColumnStretch(4, 1)
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        compact = event.size().height() < COMPACT_BELOW and event.size().width() >= 560
+        if compact != self.compact:
+            self.compact = compact
+            self._place_panels(self.two_d)
 
     def clear(self, text: str = INTRO) -> None:
         """Forget results of a model that is gone (another project or another run)."""
@@ -205,7 +232,8 @@ class InsideView(QWidget):
         r = self.report
         assert r is not None
         self.map_plot.clear()
-        self._place_panels(two_d=r.grid is not None)
+        if (r.grid is not None) != self.two_d:
+            self._place_panels(two_d=r.grid is not None)
         if r.grid is None:
             return
         xs, ys, entropy = r.grid
@@ -286,84 +314,15 @@ class InsideView(QWidget):
         if not table.rowCount():
             rows = table.verticalHeader().defaultSectionSize()
         frame = 2 * table.frameWidth()
-        table.setFixedHeight(rows + table.horizontalHeader().height() + frame)
+        # room for a sideways scroll bar too: a narrow tab scrolls the columns, never the rows
+        height = rows + table.horizontalHeader().height() + frame
+        height += table.horizontalScrollBar().sizeHint().height()
+        table.setMinimumHeight(min(height, 120))  # a short tab: the table scrolls inside
+        table.setMaximumHeight(height)
+        table.resizeColumnsToContents()
         columns = sum(table.columnWidth(c) for c in range(table.columnCount()))
-        table.setMinimumWidth(columns + frame)  # a narrow tab scrolls the page, not the table
-
-
-def analyse(
-    model: Any,
-    data: Any,
-    index: int,
-    samples: int,
-    input_shape: tuple[int, ...],
-    from_logits: bool = False,
-    network: NetworkSpec | None = None,
-) -> InsideReport:
-    """All Inside-tab numbers for one model (runs off the GUI thread).
-
-    ``from_logits``: the classifier's last layer has no softmax/sigmoid, so every Monte Carlo
-    sample is turned into probabilities before means and entropies are taken. ``network``
-    names the layers as the stack shows them."""
-    from dropout_studio.engine import analysis
-    from dropout_studio.ui.evaluate import probabilities
-
-    def mc(x: np.ndarray, n: int) -> np.ndarray:
-        out = analysis.mc_dropout(model, x, n)
-        return probabilities(out) if from_logits and data.class_names else out
-
-    x_test = data.x_test if len(data.x_test) else data.x_val
-    index = min(index, len(x_test) - 1)
-    mc_samples = mc(x_test[index : index + 1], samples)[:, 0]
-    grid = None
-    if data.x_train.ndim == 2 and data.x_train.shape[1] == 2:
-        low, high = data.x_train.min(axis=0) - 0.5, data.x_train.max(axis=0) + 0.5
-        xs, ys = np.linspace(low[0], high[0], 50), np.linspace(low[1], high[1], 50)
-        plane = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2).astype("float32")
-        uncertainty = analysis.predictive_uncertainty(mc(plane, min(samples, 20)))
-        grid = (xs, ys, uncertainty.entropy)
-    probe = data.x_val[:512]
-    sparsity = analysis.activation_sparsity(model, probe)
-    hidden = next((a.name for a in sparsity[:-1]), None)
-    corr = analysis.unit_correlations(model, probe, hidden) if hidden else None
-    if corr is not None and len(corr) > 64:
-        corr = corr[:64, :64]  # readable; the summary number uses all units below
-    full = analysis.unit_correlations(model, probe, hidden) if hidden else None
-    features, feature_layer = _first_layer_picture(model, input_shape)
-    return InsideReport(
-        class_names=list(data.class_names),
-        sample_index=index,
-        mc_mean=mc_samples.mean(axis=0),
-        mc_std=mc_samples.std(axis=0),
-        grid=grid,
-        sparsity=sparsity,
-        correlations=corr,
-        coadaptation=analysis.coadaptation(full) if full is not None else None,
-        layer=hidden or "",
-        features=features,
-        labels=stack_labels(network),
-        feature_layer=feature_layer,
-    )
-
-
-def _first_layer_picture(model: Any, input_shape: tuple[int, ...]) -> tuple[Any, str]:
-    """Unit weights as images when the first layer sees an image, else its weight matrix
-    (one row per unit), so the features panel is never empty for a model with weights."""
-    from dropout_studio.engine import analysis
-
-    weighted = [layer for layer in model.layers if layer.trainable_weights]
-    first = weighted[0].name if weighted else ""
-    try:
-        return analysis.first_layer_features(model, input_shape), first
-    except ValueError:
-        pass
-    if not weighted:
-        return None, ""
-    # the kernel, not a bias or a recorded dropout mask (non-trainable, and listed first)
-    variables = weighted[0].trainable_weights
-    chosen = next((v for v in variables if "kernel" in getattr(v, "name", "")), variables[0])
-    from keras import ops
-
-    kernel = np.asarray(ops.convert_to_numpy(chosen), dtype=float)
-    matrix = kernel.reshape(-1, kernel.shape[-1]).T  # (units, inputs)
-    return matrix[:128], first
+        # every column shows, up to a third of a laptop's tab; wider, the table scrolls
+        table.setMinimumWidth(min(columns + frame, 260))
+        table.setMaximumWidth(columns + frame + table.verticalScrollBar().sizeHint().width())
+        table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        table.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)

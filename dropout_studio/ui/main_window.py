@@ -53,9 +53,10 @@ from dropout_studio.ui.window_layout import (
     Presentation,
     available,
     first_size,
+    fit_side,
     fit_to_screen,
     scrolled,
-    share,
+    share_space,
 )
 
 STATE_VERSION = 2  # 1 had a bottom "Demo" dock; its saved states are ignored
@@ -145,15 +146,6 @@ class MainWindow(QMainWindow):
         self.pages = QStackedWidget()
         self.pages.addWidget(self.splitter)
         self.setCentralWidget(self.pages)
-
-    def _share_space(self) -> None:
-        """Initial splitter sizes from the window's size (the diagram gets the most)."""
-        width, height = self.width(), max(400, self.height() - 110)
-        share(self.splitter, (0, 1, 0), (0.24, 0, 0.22), width)
-        # 58 % for the diagram, but on a short screen the plots keep about 330 px
-        diagram = max(0.5, min(0.58, 1 - 330 / height))
-        share(self.centre_splitter, (3, 2), (diagram, 0), height)
-        share(self.left_splitter, (1, 1), (0.42, 0), height)
 
     def _build_controllers(self, trainer: Trainer | None, autosave_folder: Path) -> None:
         doc, runner, state, bar = self.document, self.runner, self.state, self.statusBar()
@@ -306,15 +298,21 @@ class MainWindow(QMainWindow):
             room = available(self)
             self.move(room.center() - self.rect().center())
         fit_to_screen(self)
-        self._share_space()
+        share_space(self)
         state = self.settings.value("state")
         if state is not None:
             self.restoreState(state, STATE_VERSION)
 
     def _on_demos_presentation_toggled(self, on: bool) -> None:
         """Full screen; the stack editor steps aside so the diagram and plots get its room."""
+        if on:
+            self._normal_sizes = self.splitter.sizes()
         self.left_splitter.setVisible(not on)
         self.presentation.set(on)
+        if on:
+            QTimer.singleShot(0, lambda: fit_side(self))  # once the larger font is laid out
+        elif getattr(self, "_normal_sizes", None):
+            self.splitter.setSizes(self._normal_sizes)
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)

@@ -17,8 +17,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
     QSlider,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -31,6 +31,7 @@ from dropout_studio.ui.sample_view import draw_preview
 from dropout_studio.ui.words import IconMessage
 
 Editor = Callable[[Project, str], None]
+UNKNOWN_MAXIMUM = 999_999
 
 
 def available_training_samples(data: Any, project: Project) -> int:
@@ -72,9 +73,13 @@ class DatasetPanel(QGroupBox):
         self.path.setToolTip(
             "CSV file, .npz with arrays x and y, or a folder with one sub-folder per class"
         )
-        self.browse = QPushButton("Browse…")
-        self.browse.setToolTip("Choose the data file or folder")
+        self.browse = QToolButton()
+        self.browse.setText("…")
+        self.browse.setToolTip("Browse: choose the data file or folder")
         self.train_size = int_spin(DATASET_FIELDS["train_size"])
+        # Until the data is known, six digits (a 1,000,000,000 maximum makes the box too wide
+        # for a laptop's side panel); then the training part's size.
+        self.train_size.setMaximum(UNKNOWN_MAXIMUM)
         self.train_size.setToolTip(
             "Training samples used (stratified); fewer samples show "
             "overfitting and what dropout does about it"
@@ -99,14 +104,15 @@ class DatasetPanel(QGroupBox):
         path_row.addWidget(self.path, 1)
         path_row.addWidget(self.browse)
         size_row = QHBoxLayout()
-        size_row.addWidget(self.train_slider, 1)
-        size_row.addWidget(self.train_size)
+        size_row.addWidget(self.train_size, 1)
         size_row.addWidget(self.train_all)
         form = QFormLayout()
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         form.addRow("source", self.source)
         form.addRow("dataset", self.name)
         form.addRow("path", path_row)
         form.addRow("train size", size_row)
+        form.addRow("", self.train_slider)  # a row of its own: never squeezed to a handle
         form.addRow("validation", self.validation)
         form.addRow("test", self.test)
         self.info = QLabel("preview appears once the engine has loaded")
@@ -178,13 +184,17 @@ class DatasetPanel(QGroupBox):
         size = self.document.project.dataset.train_size
         available = self.train_available
         self.train_all.setChecked(size is None)
-        if available is not None:
-            self.train_slider.setRange(2, max(2, available))
+        self.train_slider.setRange(2, max(2, available or 2))
+        self.train_size.setMaximum(
+            max(2, available, size or 2) if available is not None else UNKNOWN_MAXIMUM
+        )
         shown = size if size is not None else (available or self.train_size.value())
         self.train_size.setValue(shown)
         self.train_slider.setValue(min(shown, self.train_slider.maximum()))
         self.train_size.setEnabled(size is not None)
         self.train_slider.setEnabled(size is not None and available is not None)
+        if size is None and available is None:
+            self.train_size.clear()  # "all" of a set not loaded yet: no made-up number
 
     def _available(self, data: Any) -> int:
         """Exact counts seen for this split (with 'all' ticked) win over later estimates."""
@@ -257,9 +267,13 @@ class DatasetPanel(QGroupBox):
             self.info.setText(f"{data.summary()}\n{shown}")
 
     def show_error(self, message: str) -> None:
+        """A failed load: the message, and nothing left of the previous data (its summary, its
+        slider range)."""
         self.error.set_message(message, "error")
         self.error.setVisible(True)
         self.preview.clear()
+        self.info.setText("no data loaded")
+        self.set_train_available(None)
 
 
 class TrainingPanel(QGroupBox):

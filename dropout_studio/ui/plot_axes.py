@@ -80,10 +80,10 @@ class ReadableAxis(pg.AxisItem):
         return [f"{10.0**v:.6g}" if round(v, 9) in labels else "" for v in values]
 
 
-def readable_plot(**kwargs: Any) -> pg.PlotWidget:
-    """A PlotWidget whose left and bottom axes are :class:`ReadableAxis`."""
+def readable_plot(widget: type[pg.PlotWidget] = pg.PlotWidget, **kwargs: Any) -> pg.PlotWidget:
+    """A PlotWidget (or ``widget`` subclass) whose left and bottom axes are ReadableAxis."""
     axes = {side: ReadableAxis(side) for side in ("left", "bottom")}
-    return pg.PlotWidget(axisItems=axes, **kwargs)
+    return widget(axisItems=axes, **kwargs)
 
 
 def legend_above(plot: pg.PlotWidget, base: QColor, text: QColor, columns: int = 3) -> Any:

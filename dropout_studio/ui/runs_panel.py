@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QColorDialog,
-    QHBoxLayout,
+    QGridLayout,
     QInputDialog,
     QMessageBox,
     QPushButton,
@@ -49,23 +49,27 @@ class RunsPanel(QWidget):
         self.records: dict[str, RunRecord] = {}
         self.colours: dict[str, str] = {}
         self.tree = QTreeWidget()
-        self.tree.setHeaderLabels(["run", "date", "settings", "best val loss", "status"])
+        # The short columns first: a narrow side panel shows name, loss and date; the
+        # settings (also in each row's tooltip) are last.
+        self.tree.setHeaderLabels(["run", "best val loss", "date", "status", "settings"])
         self.tree.setRootIsDecorated(False)
         self.tree.setToolTip("Tick runs to overlay their validation loss on the loss plot")
         self.tree.itemChanged.connect(self._on_tree_item_changed)
         self.info = IconMessage()
-        buttons = QHBoxLayout()
-        for text, tip, slot in (
-            ("Refresh", "Read the runs folder again", self.refresh),
-            ("Colour…", "Choose the colour of the selected run", self.choose_colour),
-            ("Rename…", "Rename the selected run's folder", self.rename_selected),
-            ("Delete…", "Delete the selected run's folder", self.delete_selected),
+        buttons = QGridLayout()  # two rows: the panel fits a laptop's side column
+        for k, (text, tip, slot) in enumerate(
+            (
+                ("Refresh", "Read the runs folder again", self.refresh),
+                ("Colour…", "Choose the colour of the selected run", self.choose_colour),
+                ("Rename…", "Rename the selected run's folder", self.rename_selected),
+                ("Delete…", "Delete the selected run's folder", self.delete_selected),
+            )
         ):
             button = QPushButton(text)
             button.setToolTip(tip)
             button.clicked.connect(slot)
-            buttons.addWidget(button)
-        buttons.addStretch(1)
+            buttons.addWidget(button, k // 2, k % 2)
+        buttons.setColumnStretch(2, 1)
         layout = QVBoxLayout(self)
         layout.addLayout(buttons)
         layout.addWidget(self.tree, 1)
@@ -124,12 +128,15 @@ class RunsPanel(QWidget):
                 item = QTreeWidgetItem(
                     [
                         record.name,
-                        record.created.strftime("%Y-%m-%d %H:%M"),
-                        record.settings,
                         f"{record.best_val_loss:.4f}",
+                        record.created.strftime("%m-%d %H:%M"),
                         record.status,
+                        record.settings,
                     ]
                 )
+                tip = f"{record.name}: {record.created:%Y-%m-%d %H:%M}, {record.settings}"
+                for column in range(5):
+                    item.setToolTip(column, tip)
                 item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
                 item.setCheckState(
                     0, Qt.CheckState.Checked if record.name in checked else Qt.CheckState.Unchecked

@@ -2,25 +2,72 @@
 
 Each tab's page sits in a scroll area, so a panel's minimum size never grows the window past
 the screen (it scrolls instead); the window's own size is clamped to the screen's available
-geometry whenever it is set. Presentation mode shows the window full screen and restores the
+geometry whenever it is set. A page scrolls only below its *minimum* height: Qt's scroll area
+would otherwise use the preferred height of any page with a word-wrapped label (a plot's
+480 px), and a 300 px tab would scroll for no reason. Presentation mode shows the window full screen and restores the
 geometry it had before, exactly; that geometry, never the full-screen one, is what is saved.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from PySide6.QtCore import QByteArray, QRect, QSize, Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QFrame, QMainWindow, QScrollArea, QSplitter, QTabWidget, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QLabel,
+    QMainWindow,
+    QScrollArea,
+    QSplitter,
+    QTabWidget,
+    QWidget,
+)
 
 # What a window manager's frame usually adds before the window is mapped (title bar, borders).
 FRAME_ALLOWANCE = QSize(16, 40)
 PREFERRED = QSize(1500, 900)
 
 
+class Page(QWidget):
+    """Holds one view in a scroll area: as small as the view's minimum (wrapped labels
+    counted at their width), as large as the scroll area; never the view's preferred size."""
+
+    def __init__(self, view: QWidget) -> None:
+        super().__init__()
+        self.view = view
+        view.setParent(self)
+
+    def minimumSizeHint(self) -> QSize:
+        hint = self.view.minimumSizeHint().expandedTo(self.view.minimumSize())
+        rows: dict[int, int] = {}  # labels side by side (plot titles) need the tallest's extra
+        for label in self.view.findChildren(QLabel):
+            if label.wordWrap() and label.isVisibleTo(self.view) and label.width() > 0:
+                top = label.mapTo(self.view, label.rect().topLeft()).y()
+                more = label.heightForWidth(label.width()) - label.minimumSizeHint().height()
+                rows[top] = max(rows.get(top, 0), more)
+        return QSize(hint.width(), hint.height() + sum(rows.values()))
+
+    def sizeHint(self) -> QSize:
+        return self.minimumSizeHint()
+
+    def resizeEvent(self, event: Any) -> None:
+        super().resizeEvent(event)
+        self.view.setGeometry(self.rect())
+        if event.oldSize().width() != event.size().width():
+            self.updateGeometry()  # wrapped labels need another height at this width
+
+    def event(self, event: Any) -> bool:
+        if event.type() == event.Type.LayoutRequest:
+            self.updateGeometry()
+        return super().event(event)
+
+
 def scrolled(widget: QWidget) -> QScrollArea:
-    """``widget`` in a frameless scroll area that fills the space it gets."""
+    """``widget`` in a frameless scroll area that fills the space it gets; it scrolls only
+    where the widget's minimum size does not fit."""
     area = QScrollArea()
-    area.setWidget(widget)
+    area.setWidget(Page(widget))
     area.setWidgetResizable(True)
     area.setFrameShape(QFrame.Shape.NoFrame)
     area.setObjectName(f"scroll_{type(widget).__name__}")
@@ -41,7 +88,7 @@ class PageTabs(QTabWidget):
     def indexOf(self, widget: QWidget) -> int:  # type: ignore[override]
         for i in range(self.count()):
             page = self.widget(i)
-            if page is widget or (isinstance(page, QScrollArea) and page.widget() is widget):
+            if page is widget or (isinstance(page, QScrollArea) and _view(page) is widget):
                 return i
         return -1
 
@@ -53,7 +100,55 @@ class PageTabs(QTabWidget):
     def view(self, index: int) -> QWidget | None:
         """The view shown by tab ``index`` (inside its scroll area)."""
         page = self.widget(index)
-        return page.widget() if isinstance(page, QScrollArea) else page
+        return _view(page) if isinstance(page, QScrollArea) else page
+
+    def page_room(self) -> QSize:
+        """The size a page has: the tab widget less its tab bar and frame."""
+        page = self.currentWidget()
+        return page.size() if page is not None else QSize()
+
+
+def _view(area: QScrollArea) -> QWidget | None:
+    page = area.widget()
+    return page.view if isinstance(page, Page) else page
+
+
+def side_minimum(tabs: QTabWidget) -> int:
+    """The width the side tabs need so that no page scrolls sideways (or the tab bar's)."""
+    widest = 0
+    for i in range(tabs.count()):
+        area = tabs.widget(i)
+        page = area.widget() if isinstance(area, QScrollArea) else area
+        if page is None:
+            continue
+        extra = 0
+        if isinstance(area, QScrollArea):
+            extra = area.verticalScrollBar().sizeHint().width() + 2 * area.frameWidth()
+        widest = max(widest, page.minimumSizeHint().width() + extra)
+    return widest + 2 * tabs.style().pixelMetric(tabs.style().PixelMetric.PM_DefaultFrameWidth)
+
+
+def share_space(window: Any) -> None:
+    """Initial splitter sizes from the window's size: the diagram gets the most, the side tabs
+    at least what their pages need (so no form scrolls sideways)."""
+    width, height = window.width(), max(400, window.height() - 110)
+    side = max(0.22, min(0.4, (side_minimum(window.side_tabs) + 4) / max(1, width)))
+    left = 0.0 if window.left_splitter.isHidden() else 0.24
+    share(window.splitter, (0, 1, 0), (left, 0, side), width)
+    # 58 % for the diagram, but on a short screen the plots keep about 330 px
+    diagram = max(0.5, min(0.58, 1 - 330 / height))
+    share(window.centre_splitter, (3, 2), (diagram, 0), height)
+    share(window.left_splitter, (1, 1), (0.42, 0), height)
+
+
+def fit_side(window: Any) -> None:
+    """Widen the side tabs (taking from the centre) when their pages need more width, as
+    after presentation mode's larger font."""
+    sizes = window.splitter.sizes()
+    need = side_minimum(window.side_tabs) + 4
+    if len(sizes) == 3 and sizes[2] < need:
+        grow = min(need - sizes[2], max(0, sizes[1] - 520))
+        window.splitter.setSizes([sizes[0], sizes[1] - grow, sizes[2] + grow])
 
 
 def share(

@@ -24,13 +24,15 @@ def test_compare_shows_curves_and_table(window, qtbot):
     job = window.experiments.run_compare(2, ("dropout", "no dropout"))
     with qtbot.waitSignal(job.finished, timeout=120_000):
         pass
-    assert window.compare_view.table.rowCount() == 2
+    table = window.compare_view.table
+    assert table.columnCount() == 2  # one column per arm, beside the chart
     assert set(window.compare_view.runs) == {"dropout", "no dropout"}
     assert all(len(v) == 2 for v in window.compare_view.runs.values())
-    table = window.compare_view.table
-    assert [table.item(r, 0).text() for r in range(table.rowCount())] == ["dropout", "no dropout"]
-    assert table.item(0, 1).text() == "2"  # seeds
-    assert "±" in table.item(0, 2).text()
+    arms = [table.horizontalHeaderItem(c).text() for c in range(table.columnCount())]
+    assert arms == ["dropout", "no dropout"]
+    assert table.verticalHeaderItem(0).text() == "seeds"
+    assert table.item(0, 0).text() == "2"
+    assert "±" in table.item(1, 0).text()
     assert window.train_action.isEnabled()
 
 
@@ -45,7 +47,8 @@ def test_a_stopped_compare_shows_only_finished_runs(window, qtbot):
     assert "stopped" in window.compare_view.status.text()
     assert not window.findChildren(QMessageBox)
     table = window.compare_view.table
-    seeds = [int(table.item(r, 1).text()) for r in range(table.rowCount())]
+    seeds = [int(table.item(0, c).text()) for c in range(table.columnCount())]
+    assert ".:" not in window.compare_view.status.text()
     assert 1 <= sum(seeds) < 6
 
 
