@@ -165,6 +165,9 @@ class JaxLoop(_LoopBase):
             if has_val:  # non-finite validation loss: the weights themselves went bad
                 ok = jnp.logical_and(ok, jnp.isfinite(val_loss))
             live = kept(c)
+            # The training loss predates the epoch's last update, which may overflow the
+            # weights: only finite weights become the safe copy.
+            ok = jnp.logical_and(ok, jnp.all(jnp.array([jnp.isfinite(v).all() for v in live])))
             improved = val_loss < c["best_val"]
             since_best = jnp.where(improved, 0, c["since_best"] + 1)
             out = {

@@ -35,7 +35,8 @@ import numpy as np
 from dropout_studio.core.project import Project, data_problems
 from dropout_studio.core.shapes import infer
 from dropout_studio.engine.build import BuildError, build_model
-from dropout_studio.engine.data import DataError, Dataset
+from dropout_studio.engine.data import DataError, Dataset, Features
+from dropout_studio.engine.images import EVAL_CHUNK_MAX, ImageArray, Scaling, eval_chunk
 from dropout_studio.engine.layers import RecordingDropout, read_masks
 from dropout_studio.engine.runtime import DeviceError, check_device, on_device
 
@@ -478,7 +479,10 @@ def _step_key(project: Project, data: Dataset, keep_best: bool) -> tuple[Any, ..
     )
     t = project.training
 
-    def arr(a: np.ndarray) -> tuple[Any, ...]:
+    def arr(a: Features) -> tuple[Any, ...]:
+        if isinstance(a, ImageArray):  # uint8 pixels, scaled in the step
+            scaling = a.scaling
+            return (a.shape, "uint8", bool(scaling.divide_by), scaling.mean is not None)
         return (a.shape, str(a.dtype))
 
     return (
@@ -510,6 +514,28 @@ class _CompiledStep:
         spe = self.spe = math.ceil(n / bs)
         classify = bool(data.class_names)
         from_logits = classify and not _output_is_probability(project)
+        # Image sets arrive as uint8: each batch becomes floats inside the step, with the
+        # split's arithmetic (values in variables, so another split's mean reuses the trace).
+        sample_shape = tuple(data.x_train.shape[1:])
+        scaling = data.x_train.scaling if isinstance(data.x_train, ImageArray) else None
+        has_divide = scaling is not None and bool(scaling.divide_by)
+        has_std = scaling is not None and scaling.mean is not None
+        self.divide_by = tf.Variable(1.0, trainable=False)
+        self.mean = tf.Variable(tf.zeros(sample_shape), trainable=False) if has_std else None
+        self.std = tf.Variable(tf.ones(sample_shape), trainable=False) if has_std else None
+        chunk = eval_chunk(sample_shape) if scaling is not None else EVAL_CHUNK_MAX
+        self.eval_chunk = chunk
+
+        def prepare(xb: Any) -> Any:
+            if scaling is None:
+                return xb
+            xb = tf.cast(xb, tf.float32)
+            if has_divide:
+                xb = xb / self.divide_by
+            if self.mean is not None and self.std is not None:
+                xb = (xb - self.mean) / self.std
+            return xb
+
         self.weights = weights = [v for v in model.weights if v.trainable or "moving" in v.path]
         self.keep_best = keep_best
         self.best = best = (
@@ -552,15 +578,14 @@ class _CompiledStep:
 
         def evaluate(xe: Any, ye: Any) -> tuple[Any, Any]:
             m = xe.shape[0]
-            chunk = 4096
             if m is not None and m <= chunk:  # one pass: a nested loop costs more than it saves
-                losses, hits = batch_loss(ye, model(xe, training=False))
+                losses, hits = batch_loss(ye, model(prepare(xe), training=False))
                 return tf.reduce_mean(losses), tf.reduce_mean(hits)
             m = tf.shape(xe)[0]
             total = tf.constant(0.0)
             metric = tf.constant(0.0)
             for start in tf.range(0, m, chunk):
-                pred = model(xe[start : start + chunk], training=False)
+                pred = model(prepare(xe[start : start + chunk]), training=False)
                 losses, hits = batch_loss(ye[start : start + chunk], pred)
                 total += tf.reduce_sum(losses)
                 metric += tf.reduce_sum(hits)
@@ -577,6 +602,13 @@ class _CompiledStep:
                 val_loss, val_metric = evaluate(xv, yv)
             else:
                 val_loss, val_metric = tf.constant(math.nan), tf.constant(math.nan)
+            return close_epoch(val_loss, val_metric, rows, finished_epochs, bad)
+
+        def close_epoch(
+            val_loss: Any, val_metric: Any, rows: Any, finished_epochs: Any, bad: Any
+        ) -> tuple[Any, Any, Any, Any]:
+            """The end of an epoch once its validation numbers are known: its history row,
+            the weights kept on NaN or stop, the best weights and early stopping."""
             train_loss = state["loss_sum"] / state["count"]
             rows = rows.write(
                 rows.size(),
@@ -593,6 +625,11 @@ class _CompiledStep:
             ok = tf.logical_and(tf.logical_not(bad), tf.math.is_finite(train_loss))
             if has_val:  # non-finite validation loss: the weights themselves went bad
                 ok = tf.logical_and(ok, tf.math.is_finite(val_loss))
+            # The training loss is measured before the epoch's last update, which may itself
+            # overflow the weights: only finite weights become the safe copy.
+            ok = tf.logical_and(
+                ok, tf.reduce_all([tf.reduce_all(tf.math.is_finite(w)) for w in weights])
+            )
             bad = tf.logical_not(ok)
             if ok:
                 for keep, live in zip(safe, weights):
@@ -639,6 +676,7 @@ class _CompiledStep:
                 start = state["batch"] * bs
                 idx = state["perm"][start : start + bs]
                 xb, yb = tf.gather(x, idx), tf.gather(y, idx)
+                xb = prepare(xb)  # uint8 images: floats per batch; other data unchanged
                 with tf.GradientTape() as tape:
                     pred = model(xb, training=True)
                     losses, hits = batch_loss(yb, pred)
@@ -670,6 +708,26 @@ class _CompiledStep:
             return rows.stack(), last_loss, bad, halt
 
         self.run_steps = run_steps
+        self.stream_parts = (prepare, batch_loss, close_epoch, has_val)
+        self._streaming: Any = None
+
+    def set_scaling(self, x: Features) -> None:
+        """The run's pixel scaling (its split's mean and std) into the step's variables."""
+        if not isinstance(x, ImageArray):
+            return
+        scaling: Scaling = x.scaling
+        self.divide_by.assign(float(scaling.divide_by or 1.0))
+        if self.mean is not None and self.std is not None:
+            self.mean.assign(np.asarray(scaling.mean, dtype="float32"))
+            self.std.assign(np.asarray(scaling.std, dtype="float32"))
+
+    def streaming(self) -> Any:
+        """The per-batch functions of a streamed run (see ``engine/streamed.py``), traced once."""
+        if self._streaming is None:
+            from dropout_studio.engine.streamed import StreamSteps
+
+            self._streaming = StreamSteps(self)
+        return self._streaming
 
     def reset_weights(self, project: Project) -> None:
         """The initial state of a run under ``project``'s seed and rates, without retracing:
