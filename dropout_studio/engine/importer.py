@@ -141,44 +141,90 @@ def _same_layer_or_refuse(layer: keras.layers.Layer, spec: LayerSpec) -> None:
             )
 
 
+def _is_input(operation: Any) -> bool:
+    return type(operation).__name__ == "InputLayer"
+
+
+def _graph_nodes(model: keras.Model, operation: Any) -> list[Any]:
+    """The calls of ``operation`` that belong to ``model``'s graph (a layer also called in
+    another model has further inbound nodes, which are not this model's business)."""
+    keys = getattr(model, "_nodes", None)
+    nodes = list(operation._inbound_nodes)
+    if not isinstance(keys, set):
+        return nodes
+    return [node for i, node in enumerate(nodes) if f"{id(operation)}_ib-{i}" in keys]
+
+
+def _what(operation: Any) -> str:
+    kind = "layer" if isinstance(operation, keras.layers.Layer) else "operation"
+    return f"{kind} {operation.name!r}"
+
+
 def _chain(model: keras.Model) -> list[keras.layers.Layer]:
     """The model's layers in order, when it is a single chain; otherwise names where it is not.
 
     A Sequential model is a chain by construction. A functional model is one when it has one
-    input and one output, every layer is called once (no shared layers) on exactly one tensor,
-    and every layer's output feeds exactly one layer (the last feeds none).
+    input and one output, and every operation of its graph is a layer (``t + a``,
+    ``keras.ops.relu(t)`` or ``t * 2.0`` are operations, not layers, and would otherwise be lost
+    on import), called once (no shared layers) on exactly one tensor, and every operation's
+    output feeds exactly one other (the last feeds none).
     """
     if isinstance(model, keras.Sequential):
-        return [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
-    layers = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
-    consumers: dict[int, int] = {}
-    not_chain: list[str] = []  # reported after branches, which name the layer to look at
-    for layer in layers:
-        nodes = layer._inbound_nodes
+        return [layer for layer in model.layers if not _is_input(layer)]
+    operations = list(model.operations)
+    consumers: dict[int, list[Any]] = {}
+    merges: list[str] = []  # reported after branches, which name the layer to look at
+    for operation in operations:
+        nodes = _graph_nodes(model, operation)
         if len(nodes) != 1:
-            not_chain.append(f"layer {layer.name!r} is shared (called {len(nodes)} times)")
-        for node in nodes:
-            inputs = node.input_tensors
-            if len(inputs) != 1:
-                not_chain.append(f"layer {layer.name!r} merges {len(inputs)} branches")
-            for tensor in inputs:
-                source = id(tensor._keras_history.operation)
-                consumers[source] = consumers.get(source, 0) + 1
-    for op in [*(t._keras_history.operation for t in model.inputs), *layers]:
-        if consumers.get(id(op), 0) > 1:
             raise ImportModelError(
-                f"the model branches after layer {op.name!r} (its output feeds "
-                f"{consumers[id(op)]} layers); only a single chain of layers can be imported"
+                f"{_what(operation)} is shared (called {len(nodes)} times); only a single "
+                "chain of layers can be imported"
             )
-    if not_chain:
-        raise ImportModelError(f"{not_chain[0]}; only a single chain of layers can be imported")
+        inputs = nodes[0].input_tensors
+        if len(inputs) != 1 and not _is_input(operation):
+            merges.append(f"{_what(operation)} merges {len(inputs)} branches")
+        for tensor in inputs:
+            source = tensor._keras_history.operation
+            consumers.setdefault(id(source), []).append(operation)
+    for operation in operations:
+        fed = consumers.get(id(operation), [])
+        if len(fed) > 1:
+            names = ", ".join(dict.fromkeys(repr(op.name) for op in fed))
+            raise ImportModelError(
+                f"the model branches after {_what(operation)} (its output is used {len(fed)} "
+                f"times, by {names}); only a single chain of layers can be imported"
+            )
+    if merges:
+        raise ImportModelError(f"{merges[0]}; only a single chain of layers can be imported")
     for what, tensors in (("inputs", model.inputs), ("outputs", model.outputs)):
         if len(tensors) != 1:
             raise ImportModelError(
                 f"the model has {len(tensors)} {what}; only a single chain of layers "
                 "(one input, one output) can be imported"
             )
-    return layers
+    for operation in operations:
+        if not isinstance(operation, keras.layers.Layer):
+            before = [node.input_tensors for node in _graph_nodes(model, operation)]
+            source = before[0][0]._keras_history.operation if before and before[0] else None
+            after = f" to the output of {_what(source)}" if source is not None else ""
+            raise ImportModelError(
+                f"the model applies the operation {operation.name!r} "
+                f"({type(operation).__name__}){after}, which is not a layer; only a chain of "
+                "supported layers can be imported (use an activation option or a layer instead)"
+            )
+    # Walk the chain from the input, so the order is the order data flows in.
+    chain: list[keras.layers.Layer] = []
+    current = model.inputs[0]._keras_history.operation
+    while consumers.get(id(current)):
+        current = consumers[id(current)][0]
+        chain.append(current)
+    if len(chain) != len([op for op in operations if not _is_input(op)]):
+        raise ImportModelError(
+            "the model's operations do not form one chain from its input to its output; "
+            "only a single chain of layers can be imported"
+        )
+    return chain
 
 
 def project_from_model(model: keras.Model, name: str) -> Project:

@@ -47,6 +47,30 @@ def _branch_at_input():
     return keras.Model(inputs, keras.layers.Concatenate()([a, b]))
 
 
+def _residual(add):
+    def make():
+        inputs = keras.Input((4,))
+        trunk = keras.layers.Dense(4, name="trunk")(inputs)
+        a = keras.layers.Dense(4, name="a")(trunk)
+        return keras.Model(inputs, keras.layers.Dense(2)(add(trunk, a)))
+
+    return make
+
+
+def _input_added_to_output():
+    inputs = keras.Input((4,))
+    return keras.Model(inputs, keras.layers.Dense(4, name="a")(inputs) + inputs)
+
+
+def _op_in_chain(op):
+    def make():
+        inputs = keras.Input((4,))
+        trunk = keras.layers.Dense(4, name="trunk")(inputs)
+        return keras.Model(inputs, keras.layers.Dense(2)(op(trunk)))
+
+    return make
+
+
 @pytest.mark.parametrize(
     ("make", "pattern"),
     [
@@ -55,11 +79,42 @@ def _branch_at_input():
         (_shared_layer, "'shared' is shared"),
         (_two_inputs, "branches|merges|2 inputs"),
         (_branch_at_input, "branches after layer"),
+        (_residual(lambda t, a: t + a), "branches after layer 'trunk'"),
+        (_residual(lambda t, a: keras.ops.add(t, a)), "branches after layer 'trunk'"),
+        (_input_added_to_output, "branches after layer 'input_layer.*'a'"),
+        (_op_in_chain(lambda t: t * 2.0), "operation 'multiply.* layer 'trunk'"),
+        (_op_in_chain(keras.ops.relu), "operation 'relu.* layer 'trunk'"),
+        (_op_in_chain(keras.ops.stop_gradient), "operation 'stop_gradient"),
     ],
 )
 def test_graphs_that_are_not_a_chain_are_refused(make, pattern):
     with pytest.raises(ImportModelError, match=pattern):
         project_from_model(make(), "x")
+
+
+def test_operations_that_are_not_layers_are_refused_from_a_file_too(tmp_path):
+    """Keras 3 saves ``t + a`` and ``keras.ops.relu`` as graph operations (not layers), and
+    ``safe_mode`` loads them back: the importer sees them in ``model.operations``."""
+    for name, make in (
+        ("plus", _residual(lambda t, a: t + a)),
+        ("relu", _op_in_chain(keras.ops.relu)),
+    ):
+        make().save(tmp_path / f"{name}.keras")
+        with pytest.raises(ImportModelError, match=r"branches after layer 'trunk'|operation 'relu"):
+            import_model_file(tmp_path / f"{name}.keras")
+
+
+def test_a_layer_called_in_another_model_too_still_imports():
+    """Only the calls inside this model's graph count: a layer reused by another model is not
+    shared within this one."""
+    inputs = keras.Input((4,))
+    dense = keras.layers.Dense(3)
+    model = keras.Model(inputs, dense(inputs))
+    dense(keras.Input((4,)))
+    assert [layer.kind for layer in project_from_model(model, "x").network.layers] == [
+        "Input",
+        "Dense",
+    ]
 
 
 def test_a_functional_chain_imports_with_its_dropout(tmp_path):
