@@ -198,6 +198,9 @@ class TrainingBinder(QObject):
     def _on_job_progressed(self, event: Any) -> None:
         if isinstance(event, DataLoaded):
             self.status.showMessage(event.summary, 4000)
+            if not self.job or not self.job.stopping:
+                self.progress.setRange(0, 0)  # busy again: building and tracing the model
+                self.progress.setFormat("preparing…")
             return
         if isinstance(event, DataProgress):
             if event.percent is not None:

@@ -59,3 +59,32 @@ def test_the_dataset_panel_previews_a_csv_file_from_a_sample(
     qtbot.waitUntil(lambda: info.text().startswith("a sample: 300 of 1,000"), timeout=10_000)
     assert "2 classes: a 500, b 500" in info.text()
     assert window.dataset_panel.train_available == 600
+
+
+def test_progress_is_busy_again_after_the_load_until_training_starts(
+    make_window, qtbot, monkeypatch
+):
+    """Once a file has loaded, building and tracing the model take a while: not '100 %'."""
+    window = make_window("small-data", trainer=fake_trainer())
+    qtbot.waitUntil(lambda: window.engine.preview_job is None, timeout=10_000)
+    real = data_module.load_dataset
+
+    def load_with_progress(spec, seed, path, on_progress=None, stop=None):
+        for done in range(0, 101, 50):
+            on_progress(done, 100)
+        return real(spec, seed, path)
+
+    monkeypatch.setattr(data_module, "load_dataset", load_with_progress)
+    window.training.cache.clear()
+    job = start_training(window)
+    seen = []
+
+    def on_progressed(event):
+        if type(event).__name__ == "DataLoaded":  # after the binder's own slot
+            progress = window.training.progress
+            seen.append((progress.minimum(), progress.maximum(), progress.format()))
+
+    job.progressed.connect(on_progressed)
+    with qtbot.waitSignal(job.finished, timeout=10_000):
+        pass
+    assert seen == [(0, 0, "preparing…")]
