@@ -1,39 +1,47 @@
-"""Training throughput of the engine against plain Keras ``fit`` (and a PyTorch loop if present).
+"""Training speed where users wait: the engine against Keras ``fit`` and PyTorch.
 
-Regimes, contenders interleaved and repeated, medians printed as ratios:
+Every contender runs in its own fresh process, contenders interleaved and repeated; medians are
+printed with the goal (or the issue's reference figure) beside every number.
 
-1. many small batches: ``mlp-classic``, batch 32, samples/s over whole runs (tracing included);
-2. small data, many epochs: 60 samples in one batch, a 500-unit layer with dropout, ms/epoch;
+1. many small batches: ``mlp-classic``, 6,000 training samples, batch 32, validation every
+   epoch. Steady-state throughput (samples/s over the epochs after the first) and the time to
+   the first finished epoch (from building the model: tracing/compiling included), for the
+   TensorFlow engine, Keras-on-JAX engine (``KERAS_BACKEND=jax`` subprocess), ``fit`` with
+   defaults, ``fit`` with ``steps_per_execution=16`` and a PyTorch eager loop. Goal: the JAX
+   engine's steady state not slower than the TensorFlow engine's.
+2. small data, many epochs: 60 samples in one batch, a 500-unit layer with dropout, ms/epoch
+   (in this process; PyTorch only when this Python has it).
 3. the goals of issue 11 item 3 on 30 training samples (Dense 500 + dropout 0.4, full batch,
-   validation every epoch): the TensorFlow engine, the engine on Keras-on-JAX and a PyTorch
-   eager loop, each in fresh processes (Keras reads its backend once per process), reporting
-   separately the steady state ((wall of 4,100 epochs - wall of 100) / 4,000), the cold
-   4,000-epoch run (``train()`` called in a fresh process: build, trace/compile and train) and
-   the time to the first finished epoch; plus what the NaN safety copy of the weights costs
-   per epoch (goal: at most 5 %);
-4. experiments, trace once per experiment (issue 11 item 2), each contender a fresh process
-   running the CLI in-process, interleaved: on the 30-sample task (500 epochs) the mean per-run
-   ``wall_time_s`` of ``compare --seeds 5`` (compare.csv) against a standalone ``train``'s
-   (goal: at most 0.35x) and the whole-run time of that compare (5 seeds x 2 arms); and
-   ``sweep --rates 0 0.1 0.2 0.3 0.5 0.7 --seeds 2`` on ``small-data`` against the same sweep
-   at an older commit (``--old PATH``: a ``git worktree`` of it, run with ``PYTHONPATH=PATH``;
-   goal: at least 3x faster).
+   validation every epoch): steady per-epoch time ((wall_time_s of 4,100 epochs - that of 100)
+   / 4,000; goal: JAX >= 2x faster than PyTorch), a whole cold 4,000-epoch run (goal: >= 1.3x),
+   the time to the first finished epoch, and what the NaN safety copy of the weights costs.
+4. experiments, trace once per experiment (issue 11 item 2): mean per-run ``wall_time_s`` of
+   ``compare --seeds 5 --epochs 500`` (compare.csv) against a standalone ``train --epochs
+   500``'s on the 30-sample task (goal: <= 0.35x), the whole-run time of that compare (5 seeds x
+   2 arms), and the ``sweep`` goal against an older commit (``--old PATH``, a ``git worktree``).
 
-Run: ``python bench/bench_training.py [--repeats 5] [--only 3] [--old /tmp/old]``. These machines are noisy
-(±15–30 %), so only ratios from the same run mean anything.
+PyTorch runs through ``bench/torch_workers.py`` (numpy + torch only), by this Python when it has
+torch, or by ``--torch-python PATH`` / ``BENCH_TORCH_PYTHON`` (e.g. a separate venv: torch is no
+dependency of the project). Without one, the benchmark says which figures it skips.
+
+Run: ``python bench/bench_training.py [--repeats 3] [--only 1] [--torch-python PY] [--old DIR]``.
+These machines are noisy (±15-30 %), so only ratios from the same run mean anything.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from dataclasses import replace
+from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -45,10 +53,196 @@ from dropout_studio.engine.build import build_model, plain_clone
 from dropout_studio.engine.data import load_dataset
 from dropout_studio.engine.train import train
 
-try:
-    import torch
-except ImportError:
-    torch = None
+TORCH_WORKERS = str(Path(__file__).with_name("torch_workers.py"))
+TORCH_PYTHON: str | None = None  # set by main(): a Python that has torch, or None
+
+
+def resolve_torch_python(flag: str | None) -> str | None:
+    """``--torch-python``, else ``BENCH_TORCH_PYTHON``, else this Python if it has torch."""
+    chosen = flag or os.environ.get("BENCH_TORCH_PYTHON")
+    if chosen:
+        probe = subprocess.run(
+            [chosen, "-c", "import torch, numpy"], capture_output=True, text=True, timeout=120
+        )
+        if probe.returncode == 0:
+            return chosen
+        print(f"  ({chosen} cannot import torch and numpy: {probe.stderr.strip()[-200:]})")
+        return None
+    return sys.executable if importlib.util.find_spec("torch") is not None else None
+
+
+def say_torch_skipped(figures: str) -> None:
+    print(
+        f"  PyTorch: skipped ({figures}): no Python with torch; pass --torch-python PATH or set"
+        " BENCH_TORCH_PYTHON (torch is not a dependency of the project)"
+    )
+
+
+def _spawn_torch(args: list[str]) -> dict[str, float] | None:
+    assert TORCH_PYTHON is not None
+    proc = subprocess.run(
+        [TORCH_PYTHON, TORCH_WORKERS, *args], capture_output=True, text=True, timeout=900
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode or not lines:
+        print(f"  torch {args[0]}: failed ({proc.stderr.strip().splitlines()[-1:]})")
+        return None
+    return json.loads(lines[-1])
+
+
+def _median(runs: list[dict[str, float]]) -> dict[str, float]:
+    return {key: statistics.median(r[key] for r in runs) for key in runs[0]}
+
+
+def _verdict(ok: bool) -> str:
+    return "met" if ok else "NOT met"
+
+
+# ----------------------------------------------------------------------------- regime 1
+
+MLP_SAMPLES = 10_000  # 6,000 training samples after the 20 % validation and test splits
+MLP_EPOCHS = 11  # the first, then 10 steady epochs
+GOAL_JAX_MLP = 1.0  # the JAX engine's steady state at least the TensorFlow engine's
+# The issue's table (quiet 2-core CPU): steady samples/s and first epoch s.
+REFERENCE_MLP = {
+    "tf-engine": (58_900, 0.62),
+    "fit": (16_900, 1.01),
+    "fit-spe16": (30_900, 1.10),
+    "torch": (33_800, 0.20),
+}
+
+
+def mlp_project():
+    project = load_preset("mlp-classic").with_training(epochs=MLP_EPOCHS, batch_size=32)
+    return replace(project, dataset=project.dataset.with_options(samples=MLP_SAMPLES))
+
+
+def _mlp_engine_worker() -> dict[str, float]:
+    """The engine (this process's backend): epoch ends timed as the events arrive."""
+    project = mlp_project()
+    data = load_dataset(project.dataset, 0)
+    ends: list[float] = []
+
+    def on_event(event) -> None:
+        if event.kind == "epoch_ended":
+            ends.append(time.perf_counter())
+
+    start = time.perf_counter()
+    train(project, data, on_event, threading.Event())
+    steady = len(data.x_train) * (len(ends) - 1) / (ends[-1] - ends[0])
+    return {"first_epoch_s": ends[0] - start, "steady_sps": steady}
+
+
+def _mlp_fit_worker(steps_per_execution: int = 1) -> dict[str, float]:
+    project = mlp_project()
+    data = load_dataset(project.dataset, 0)
+    ends: list[float] = []
+
+    class Ends(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None) -> None:
+            ends.append(time.perf_counter())
+
+    start = time.perf_counter()
+    model = plain_clone(build_model(project.network, project.training.seed))
+    model.compile(
+        optimizer=keras.optimizers.Adam(project.training.learning_rate),
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        steps_per_execution=steps_per_execution,
+    )
+    model.fit(
+        data.x_train,
+        data.y_train,
+        batch_size=project.training.batch_size,
+        epochs=project.training.epochs,
+        validation_data=(data.x_val, data.y_val),
+        callbacks=[Ends()],
+        verbose=0,
+    )
+    steady = len(data.x_train) * (len(ends) - 1) / (ends[-1] - ends[0])
+    return {"first_epoch_s": ends[0] - start, "steady_sps": steady}
+
+
+def _torch_mlp_files(folder: Path) -> list[str]:
+    """The data and the network of ``mlp-classic`` for ``torch_workers.py mlp``."""
+    project = mlp_project()
+    data = load_dataset(project.dataset, 0)
+    np.savez(folder / "mlp.npz", x=data.x_train, y=data.y_train, xv=data.x_val, yv=data.y_val)
+    dense = []
+    layers = project.network.layers
+    for layer in layers[1:]:
+        if layer.kind == "Dense":
+            rate = layer.dropout.rate if layer.dropout.active else 0.0
+            dense.append((layer.option("units"), layer.option("activation") == "relu", rate))
+    spec = {
+        "dense": dense,
+        "input_dropout": layers[0].dropout.rate if layers[0].dropout.active else 0.0,
+        "learning_rate": project.training.learning_rate,
+        "batch_size": project.training.batch_size,
+        "epochs": project.training.epochs,
+    }
+    (folder / "mlp.json").write_text(json.dumps(spec))
+    return ["mlp", str(folder / "mlp.npz"), str(folder / "mlp.json")]
+
+
+def mlp_regime(repeats: int) -> None:
+    names = ["tf-engine", "jax-engine", "fit", "fit-spe16"]
+    if importlib.util.find_spec("jax") is None:
+        names.remove("jax-engine")
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in [*names, "torch"]}
+    with tempfile.TemporaryDirectory() as tmp:
+        torch_args = _torch_mlp_files(Path(tmp)) if TORCH_PYTHON else None
+        for _ in range(repeats):
+            with tempfile.TemporaryDirectory() as cache:  # a first run ever on JAX: no cache
+                for name in names:  # interleaved fresh processes
+                    got = _spawn("mlp-" + name, cache)
+                    if got is not None:
+                        runs[name].append(got)
+            if torch_args:
+                got = _spawn_torch(torch_args)
+                if got is not None:
+                    runs["torch"].append(got)
+    project = mlp_project()
+    print(
+        f"\n1. many small batches: mlp-classic, {int(MLP_SAMPLES * 0.6):,} training samples,"
+        f" batch 32, {MLP_EPOCHS} epochs, validation every epoch (medians of {repeats}"
+        " interleaved fresh processes)"
+    )
+    del project
+    if not TORCH_PYTHON:
+        say_torch_skipped("the torch row of regime 1 and every ratio against it")
+    med = {name: _median(rs) for name, rs in runs.items() if rs}
+    print(
+        f"  {'contender':<11} {'steady samples/s':>17} {'first epoch s':>14}   "
+        "issue 11 reference (quiet machine)"
+    )
+    for name, m in med.items():
+        ref = REFERENCE_MLP.get(name)
+        note = f"{ref[0]:,} samples/s, {ref[1]:.2f} s" if ref else "-"
+        print(f"  {name:<11} {m['steady_sps']:17,.0f} {m['first_epoch_s']:14.2f}   {note}")
+    engine = med.get("tf-engine")
+    if engine is None:
+        return
+    for name, m in med.items():
+        if name == "tf-engine":
+            continue
+        steady = engine["steady_sps"] / m["steady_sps"]
+        first = m["first_epoch_s"] / engine["first_epoch_s"]
+        print(
+            f"  tf-engine vs {name}: steady {steady:.2f}x, first epoch {first:.2f}x (speed"
+            " ratios, higher = the TF engine faster; no goal set for these)"
+        )
+    if "jax-engine" in med:
+        ratio = med["jax-engine"]["steady_sps"] / engine["steady_sps"]
+        print(
+            f"  jax-engine steady / tf-engine steady = {ratio:.2f}x (goal >= {GOAL_JAX_MLP:.1f}x,"
+            f" not slower: {_verdict(ratio >= GOAL_JAX_MLP)})"
+        )
+    else:
+        print("  (jax is not installed: pip install -e '.[jax]' to measure Keras on JAX)")
+
+
+# ----------------------------------------------------------------------------- regime 2
 
 
 def engine_run(project, data) -> tuple[float, int]:
@@ -78,75 +272,29 @@ def fit_run(project, data) -> tuple[float, int]:
     return time.perf_counter() - start, project.training.epochs
 
 
-def torch_run(project, data) -> tuple[float, int]:
-    """The network written as PyTorch tutorials do: DataLoader(shuffle=True), eager loop."""
-    torch.manual_seed(0)
-    layers: list = []
-    shape = data.x_train.shape[1:]
-    width = int(np.prod(shape))
-    layers.append(torch.nn.Flatten())
-    for layer in project.network.layers[1:]:
-        if layer.kind == "Dense":
-            units = layer.option("units")
-            layers.append(torch.nn.Linear(width, units))
-            width = units
-            if layer.option("activation") == "relu":
-                layers.append(torch.nn.ReLU())
-        if layer.dropout.active:
-            layers.append(torch.nn.Dropout(layer.dropout.rate))
-    if project.network.layers[0].dropout.active:
-        layers.insert(1, torch.nn.Dropout(project.network.layers[0].dropout.rate))
-    net = torch.nn.Sequential(*layers)
-    opt = torch.optim.Adam(net.parameters(), lr=project.training.learning_rate)
-    loss_fn = torch.nn.CrossEntropyLoss()
-    x, y = torch.tensor(data.x_train), torch.tensor(data.y_train, dtype=torch.long)
-    xv, yv = torch.tensor(data.x_val), torch.tensor(data.y_val, dtype=torch.long)
-    loader = torch.utils.data.DataLoader(
-        torch.utils.data.TensorDataset(x, y), batch_size=project.training.batch_size, shuffle=True
-    )
-    start = time.perf_counter()
-    for _ in range(project.training.epochs):
-        net.train()
-        for xb, yb in loader:
-            opt.zero_grad()
-            loss = loss_fn(net(xb), yb)
-            loss.backward()
-            opt.step()
-        net.eval()
-        with torch.no_grad():
-            loss_fn(net(xv), yv).item()
-    return time.perf_counter() - start, project.training.epochs
-
-
-def regime(title, project, data, repeats, unit) -> None:
-    contenders = {"engine": engine_run, "fit": fit_run}
-    if torch is not None:
-        contenders["torch"] = torch_run
-    per_unit: dict[str, list[float]] = {name: [] for name in contenders}
-    n = len(data.x_train)
+def small_regime(title, project, data, repeats) -> None:
+    """ms/epoch of whole runs in this process (tracing included), engine vs fit."""
+    per_epoch: dict[str, list[float]] = {"engine": [], "fit": []}
     for _ in range(repeats):
-        for name, run in contenders.items():  # interleaved: noise hits every contender alike
+        for name, run in (("engine", engine_run), ("fit", fit_run)):
             project_for = project
-            if name == "fit" and unit == "ms/epoch":
+            if name == "fit":
                 project_for = project.with_training(epochs=min(project.training.epochs, 150))
             seconds, epochs = run(project_for, data)
-            per_unit[name].append(
-                n * epochs / seconds if unit == "samples/s" else 1000 * seconds / epochs
-            )
+            per_epoch[name].append(1000 * seconds / epochs)
     print(f"\n{title}")
-    medians = {name: statistics.median(values) for name, values in per_unit.items()}
+    print("  (PyTorch on this task: see regime 3, which runs it in its own process)")
+    medians = {name: statistics.median(values) for name, values in per_epoch.items()}
     for name, value in medians.items():
         print(
-            f"  {name:<7} median {value:10.2f} {unit}   runs: "
-            + ", ".join(f"{v:.1f}" for v in per_unit[name])
+            f"  {name:<7} median {value:10.2f} ms/epoch   runs: "
+            + ", ".join(f"{v:.1f}" for v in per_epoch[name])
+            + ("   (issue 11 reference: engine 0.49, fit 51.6 on 30 samples)")
         )
-    for other in [name for name in medians if name != "engine"]:
-        ratio = (
-            medians["engine"] / medians[other]
-            if unit == "samples/s"
-            else medians[other] / medians["engine"]
-        )
-        print(f"  engine speed / {other} speed = {ratio:.2f}x (median)")
+    print(
+        f"  engine speed / fit speed = {medians['fit'] / medians['engine']:.2f}x"
+        " (no goal set; the issue measured 105x on 30 samples)"
+    )
 
 
 # ----------------------------------------------------------------------------- regime 3
@@ -268,63 +416,17 @@ def _copy_cost_us(project) -> float:
     return max(0.0, per[True] - per[False]) * 1e6
 
 
-def _torch_worker() -> dict[str, float]:
-    """The same task as a PyTorch eager loop, written plainly (tensors in memory, no loader).
-
-    One intra-op thread: on this task it ran 1.4 ms/epoch against 2.3-20 ms with the default
-    two threads, which spin against any other load; the faster setting is the fair baseline.
-    """
-    torch.set_num_threads(1)
-    data = load_dataset(small_task(1).dataset, 0)
-    x, y = torch.tensor(data.x_train), torch.tensor(data.y_train, dtype=torch.long)
-    xv, yv = torch.tensor(data.x_val), torch.tensor(data.y_val, dtype=torch.long)
-    xt, yt = torch.tensor(data.x_test), torch.tensor(data.y_test, dtype=torch.long)
-
-    def run(epochs: int, first: list[float]) -> float:
-        start = time.perf_counter()
-        torch.manual_seed(0)
-        net = torch.nn.Sequential(
-            torch.nn.Linear(64, 500),
-            torch.nn.ReLU(),
-            torch.nn.Dropout(0.4),
-            torch.nn.Linear(500, 10),
-        )
-        opt = torch.optim.Adam(net.parameters(), lr=0.001)
-        loss_fn = torch.nn.CrossEntropyLoss()
-        for _ in range(epochs):
-            net.train()
-            opt.zero_grad()
-            loss = loss_fn(net(x), y)
-            loss.backward()
-            opt.step()
-            net.eval()
-            with torch.no_grad():
-                val = loss_fn(net(xv), yv)
-            history = (loss.item(), val.item())  # every epoch's numbers, as the engine keeps
-            if not first:
-                first.append(time.perf_counter())
-        with torch.no_grad():
-            loss_fn(net(xt), yt).item()
-        del history
-        return time.perf_counter() - start
-
-    first: list[float] = []
-    start = time.perf_counter()
-    cold = run(4000, first)
-    out = {"cold_s": cold, "first_epoch_s": first[0] - start, "cold_wall_time_s": cold}
-    walls = {e: run(e, []) for e in (100, 4100)}
-    out["steady_ms"] = (walls[4100] - walls[100]) / 4000 * 1000
-    return out
-
-
-# jax-engine starts with an empty compilation cache (a first run ever); jax-cached is a fresh
-# process whose cache that run filled (the same project trained again).
 WORKERS = {
     "tf-engine": ("tensorflow", _engine_worker),
     "jax-engine": ("jax", _engine_worker),
     "jax-cached": ("jax", _engine_worker),
-    "torch": ("tensorflow", _torch_worker),
+    "mlp-tf-engine": ("tensorflow", _mlp_engine_worker),
+    "mlp-jax-engine": ("jax", _mlp_engine_worker),
+    "mlp-fit": ("tensorflow", _mlp_fit_worker),
+    "mlp-fit-spe16": ("tensorflow", lambda: _mlp_fit_worker(16)),
 }
+# jax-engine starts with an empty compilation cache (a first run ever); jax-cached is a fresh
+# process whose cache that run filled (the same project trained again).
 
 
 GOAL_COMPARE = 0.35  # mean per-run wall_time_s in a compare <= 0.35x a standalone train's
@@ -361,8 +463,6 @@ def _spawn_cli(args: list[str], pythonpath: str | None = None) -> dict[str, floa
 
 def experiment_goals(repeats: int, old: str | None, sweep_sizes: list[str]) -> None:
     import csv
-    import tempfile
-    from pathlib import Path
 
     from dropout_studio.core.project import save_project
 
@@ -416,8 +516,13 @@ def experiment_goals(repeats: int, old: str | None, sweep_sizes: list[str]) -> N
         " processes; times inside the CLI call, imports excluded)"
     )
     med = {k: statistics.median(v) for k, v in rows.items() if v}
+    notes = {
+        "train wall_time_s": "train --epochs 500, summary.json (tracing included)",
+        "compare per-run wall_time_s": "mean over the 10 runs in compare.csv",
+        "compare whole run s": "compare --seeds 5 x 2 arms, the whole CLI call (no goal set)",
+    }
     for key, value in med.items():
-        print(f"  {key:<30} {value:8.3f}")
+        print(f"  {key:<30} {value:8.3f}   {notes[key]}")
     if "train wall_time_s" in med and "compare per-run wall_time_s" in med:
         ratio = med["compare per-run wall_time_s"] / med["train wall_time_s"]
         verdict = "met" if ratio <= GOAL_COMPARE else "NOT met"
@@ -460,24 +565,38 @@ def _spawn(name: str, cache: str) -> dict[str, float] | None:
     return json.loads(lines[-1])
 
 
-def small_data_goals(repeats: int) -> None:
-    import tempfile
+def _torch_small_files(folder: Path) -> list[str]:
+    data = load_dataset(small_task(1).dataset, 0)
+    np.savez(
+        folder / "small.npz",
+        x=data.x_train,
+        y=data.y_train,
+        xv=data.x_val,
+        yv=data.y_val,
+        xt=data.x_test,
+        yt=data.y_test,
+    )
+    return ["small", str(folder / "small.npz")]
 
+
+def small_data_goals(repeats: int) -> None:
     names = ["tf-engine", "jax-engine", "jax-cached"]
-    if torch is not None:
-        names.append("torch")
-    try:
-        import jax  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec("jax") is None:
         names = [name for name in names if not name.startswith("jax")]
         print("  (jax is not installed: pip install -e '.[jax]' to measure Keras on JAX)")
-    runs: dict[str, list[dict[str, float]]] = {name: [] for name in names}
-    for _ in range(repeats):
-        with tempfile.TemporaryDirectory() as cache:  # empty for jax-engine, then filled
-            for name in names:  # interleaved fresh processes: noise hits each one alike
-                result = _spawn(name, cache)
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in [*names, "torch"]}
+    with tempfile.TemporaryDirectory() as tmp:
+        torch_args = _torch_small_files(Path(tmp)) if TORCH_PYTHON else None
+        for _ in range(repeats):
+            with tempfile.TemporaryDirectory() as cache:  # empty for jax-engine, then filled
+                for name in names:  # interleaved fresh processes: noise hits each one alike
+                    result = _spawn(name, cache)
+                    if result is not None:
+                        runs[name].append(result)
+            if torch_args:
+                result = _spawn_torch(torch_args)
                 if result is not None:
-                    runs[name].append(result)
+                    runs["torch"].append(result)
     print(
         "\n3. 30 training samples, Dense 500 + dropout 0.4, full batch, validation every epoch"
         f" (medians of {repeats} fresh processes per contender)"
@@ -512,6 +631,10 @@ def small_data_goals(repeats: int) -> None:
                 f"(goal <= {GOAL_COPY_PCT:.0f} %: {verdict})"
             )
     if "torch" not in med:
+        say_torch_skipped(
+            "the torch row of regime 3 and both item-3 goals: JAX steady >= "
+            f"{GOAL_STEADY}x and cold run >= {GOAL_COLD}x faster than PyTorch"
+        )
         return
     t = med["torch"]
     for name in ("jax-engine", "jax-cached", "tf-engine"):
@@ -539,11 +662,17 @@ def small_data_goals(repeats: int) -> None:
 
 
 def main() -> None:
+    global TORCH_PYTHON
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=5)
-    parser.add_argument("--epochs", type=int, default=4000, help="small-data regime epochs")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=4000, help="regime 2 epochs")
     parser.add_argument("--only", type=int, choices=(1, 2, 3, 4), help="run one regime")
     parser.add_argument("--old", help="a worktree of an older commit, for the sweep goal")
+    parser.add_argument(
+        "--torch-python",
+        help="a Python with torch and numpy for the PyTorch contenders (default:"
+        " BENCH_TORCH_PYTHON, else this Python if it has torch)",
+    )
     parser.add_argument(
         "--sweep-sizes",
         nargs="*",
@@ -556,30 +685,23 @@ def main() -> None:
     if args.worker:
         print(json.dumps(WORKERS[args.worker][1]()))
         return
+    TORCH_PYTHON = resolve_torch_python(args.torch_python)
+    print(f"PyTorch contenders run by: {TORCH_PYTHON or 'none (skipped, see below)'}")
     if args.only in (None, 1):
-        mlp = load_preset("mlp-classic").with_training(epochs=5, batch_size=32)
-        mlp = replace(mlp, dataset=mlp.dataset.with_options(samples=5000))
-        regime(
-            "1. many small batches: mlp-classic, batch 32, 5 epochs of 3,000 samples",
-            mlp,
-            load_dataset(mlp.dataset, 0),
-            args.repeats,
-            "samples/s",
-        )
+        mlp_regime(args.repeats)
     if args.only in (None, 2):
         small = load_preset("small-data").with_training(epochs=args.epochs)
-        regime(
+        small_regime(
             f"2. small data: 60 samples, full batch, 500 units, {args.epochs} epochs "
-            "(fit timed over 150 epochs)",
+            "(fit timed over 150 epochs; whole runs in this process, tracing included)",
             small,
             load_dataset(small.dataset, 0),
             max(3, args.repeats // 2),
-            "ms/epoch",
         )
     if args.only in (None, 3):
-        small_data_goals(max(3, args.repeats // 2))
+        small_data_goals(max(3, args.repeats))
     if args.only in (None, 4):
-        experiment_goals(max(1, args.repeats // 2), args.old, args.sweep_sizes)
+        experiment_goals(max(1, args.repeats), args.old, args.sweep_sizes)
 
 
 if __name__ == "__main__":
