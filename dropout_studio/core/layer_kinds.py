@@ -70,7 +70,8 @@ class OptionSpec:
     so nothing is rounded or clipped silently) and the Hypothesis strategies. ``size`` is a whole
     number or one per spatial axis (``axes``); ``shape`` is a list of dimensions (``None`` for a
     variable length). ``nullable`` means ``None`` is a meaningful value (pooling strides = pool
-    size). ``precision`` is the number of decimals a float editor needs to keep the value.
+    size). ``precision`` is the number of decimals a value is usually shown with (editors keep
+    every digit a value has, whatever it is).
     For ``text``, ``maximum`` is the length limit.
     """
 

@@ -1,26 +1,36 @@
 """Spin boxes whose range and precision come from the registry's option specs.
 
 A value is never rounded or clipped without the user seeing it: floats show the shortest text
-that reads back as the same number (0.125, 1e-06, 0.5), and the range is the option's own
-(an exclusive maximum stops one step below it).
+that reads back as the same number (0.125, 1e-06, 0.99995), Qt keeps every digit of it
+(``decimals`` at Qt's maximum, so ``setValue`` does not round), and the range is the option's
+own (an exclusive maximum stops at the largest float below it, which the loader accepts).
 """
 
 from __future__ import annotations
+
+import math
 
 from PySide6.QtGui import QValidator
 from PySide6.QtWidgets import QDoubleSpinBox, QSpinBox
 
 from dropout_studio.core.layer_kinds import OptionSpec
 
-DECIMALS = 12  # what Qt keeps internally; the text shows as many as the value needs
+# What Qt keeps internally: its maximum (DBL_MAX_10_EXP + DBL_DIG), at which ``setValue`` no
+# longer rounds a double; the text shows only as many digits as the value needs.
+DECIMALS = 323
 INT_LIMIT = 2**31 - 1  # QSpinBox holds a C int
 
 
 class NumberSpin(QDoubleSpinBox):
-    """A float spin box that shows ``0.125`` and ``1e-06``, not ``0.125000`` and ``0.000001``."""
+    """A float spin box that shows ``0.125`` and ``1e-06``, not ``0.125000`` and ``0.000001``.
+
+    The text is the shortest that reads back as the same double, so leaving the field (which
+    re-reads the text) never changes a value the user did not touch.
+    """
 
     def textFromValue(self, value: float) -> str:
-        return f"{value:.10g}"
+        text = repr(float(value))
+        return text[:-2] if text.endswith(".0") else text  # "0", "3", not "0.0", "3.0"
 
     def valueFromText(self, text: str) -> float:
         try:
@@ -49,7 +59,7 @@ def float_spin(option: OptionSpec) -> QDoubleSpinBox:
     low = option.minimum if option.minimum is not None else -1e9
     high = option.maximum if option.maximum is not None else 1e9
     if option.exclusive_maximum:
-        high -= 10.0 ** -max(option.precision, 4)
+        high = math.nextafter(high, low)
     spin.setRange(low, high)
     spin.setToolTip(option.help)
     return spin

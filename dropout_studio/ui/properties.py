@@ -144,8 +144,14 @@ class LayerProperties(QWidget):
         self.rate_slider.sliderReleased.connect(self._commit_dropout)
         self.rate_spin.editingFinished.connect(self._commit_dropout)
         self.rate_spin.valueChanged.connect(self._on_rate_spin_changed)
-        for spin in (self.input_dropout, self.recurrent_dropout, self.l2):
-            spin.editingFinished.connect(self._commit_dropout)
+        # Each field commits only itself: leaving one never rewrites the others' values.
+        self.input_dropout.editingFinished.connect(
+            lambda: self._commit_field("input_dropout", self.input_dropout.value())
+        )
+        self.recurrent_dropout.editingFinished.connect(
+            lambda: self._commit_field("recurrent_dropout", self.recurrent_dropout.value())
+        )
+        self.l2.editingFinished.connect(lambda: self._commit_field("l2", self.l2.value()))
         self.input_dropout.valueChanged.connect(lambda _: self._update_rnn_text())
         self.recurrent_dropout.valueChanged.connect(lambda _: self._update_rnn_text())
         self.option_widgets: dict[str, QWidget] = {}
@@ -335,6 +341,8 @@ class LayerProperties(QWidget):
         self._commit_option(option.name, value)
 
     def _commit_dropout(self) -> None:
+        """Commit the dropout type and rate (only these: the RNN rates and L2 commit on their
+        own, so a field the user did not change keeps its stored value exactly)."""
         layer = self._layer()
         if layer is None:
             return
@@ -343,11 +351,12 @@ class LayerProperties(QWidget):
         if kind != "none" and rate == 0 and layer.dropout.type == "none":
             rate = 0.2 if layer.kind == "Input" else 0.5  # a useful starting point
         dropout = DropoutSpec(kind, rate) if kind != "none" else DropoutSpec()
-        new = replace(
-            layer,
-            dropout=dropout,
-            input_dropout=self.input_dropout.value(),
-            recurrent_dropout=self.recurrent_dropout.value(),
-            l2=self.l2.value(),
-        )
-        self._commit(new, f"Change dropout of layer {self.index + 1}")
+        self._commit(replace(layer, dropout=dropout), f"Change dropout of layer {self.index + 1}")
+
+    def _commit_field(self, name: str, value: float) -> None:
+        layer = self._layer()
+        if layer is not None:
+            what = name.replace("_", " ")
+            self._commit(
+                replace(layer, **{name: value}), f"Change {what} of layer {self.index + 1}"
+            )
