@@ -113,7 +113,7 @@ class EvaluatePanel(QWidget):
         self.prediction.setWordWrap(True)
         self.picture = pg.PlotWidget()
         self.picture.setBackground(self.palette().base().color())
-        self.picture.setMinimumHeight(140)
+        self.picture.setMinimumHeight(120)
         self.picture.setToolTip("The chosen test sample")
         self.picture_caption = QLabel()
         self.picture_caption.setWordWrap(True)
@@ -181,15 +181,28 @@ class EvaluatePanel(QWidget):
         self._fit_matrix()
 
     def _fit_matrix(self) -> None:
-        """No larger than its cells, so the axis titles sit at its edges (large matrices
-        scroll inside)."""
+        """Every cell visible in a laptop's side panel: columns as narrow as the widest count
+        (not Qt's 50 px minimum section), no scroll bars up to about 12 classes; the table is no
+        larger than its cells, so the axis titles sit at its edges."""
         table = self.matrix
-        width = table.verticalHeader().width() + 2 * table.frameWidth()
+        metrics = table.fontMetrics()
+        header = table.horizontalHeader()
+        header.setMinimumSectionSize(1)
+        cells = [
+            table.item(r, c) for r in range(table.rowCount()) for c in range(table.columnCount())
+        ]
+        heads = [table.horizontalHeaderItem(c) for c in range(table.columnCount())]
+        texts = [item.text() for item in (*cells, *heads) if item is not None]
+        widest = max((metrics.horizontalAdvance(t) for t in [*texts, "88"]), default=16)
+        for c in range(table.columnCount()):
+            table.setColumnWidth(c, widest + 6)
+        table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
+        width = table.verticalHeader().sizeHint().width() + 2 * table.frameWidth()
         width += sum(table.columnWidth(c) for c in range(table.columnCount()))
-        height = table.horizontalHeader().height() + 2 * table.frameWidth()
+        height = header.sizeHint().height() + 2 * table.frameWidth()
         height += sum(table.rowHeight(r) for r in range(table.rowCount()))
         table.setMaximumSize(width + 2, height + 2)
-        table.setMinimumHeight(min(height + 2, 320))
+        table.setMinimumSize(min(width + 2, 260), min(height + 2, 320))
 
     def _show_sample(self, index: int) -> None:
         if self.evaluation is None or not len(self.data.x_test):

@@ -49,6 +49,7 @@ from dropout_studio.ui.start_page import StartPageController
 from dropout_studio.ui.state import WorkState
 from dropout_studio.ui.training import Trainer, TrainingBinder
 from dropout_studio.ui.window_layout import (
+    MessageBar,
     PageTabs,
     Presentation,
     available,
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
         self._close_confirmed = False
         self._build_views()
         self._build_layout()
+        self.setStatusBar(MessageBar())
         self.engine_label = QLabel()
         self.progress = QProgressBar()
         self.progress.setMaximumWidth(260)

@@ -32,7 +32,7 @@ from dropout_studio.core.document import (
     remove_layer,
 )
 from dropout_studio.core.project import Project
-from dropout_studio.core.shapes import StackReport, format_shape
+from dropout_studio.core.shapes import StackReport
 from dropout_studio.core.spec import (
     LAYER_KINDS,
     LayerSpec,
@@ -53,18 +53,28 @@ DROPOUT_TIP = (
 
 
 def dropout_column_text(layer: LayerSpec) -> str:
-    """The dropout column, narrow enough for a laptop's side panel (the tooltip has the long
-    form): 'drop 50% · keep 50%', 'spatial⏎drop 20% · keep 80%', 'Gaussian noise⏎std 0.65',
-    'input drop 20%⏎recurrent drop 20%' (⏎: a second line in the same row)."""
+    """The dropout column, narrow enough for a laptop's 320 px stack panel (the tooltip has the
+    long form with keep): 'drop 50%', 'spatial⏎drop 20%', 'Gaussian⏎std 0.65',
+    'input 20%⏎recurrent 20%' (⏎: a second line in the same row)."""
     lines = [
-        f"{what} drop {rate * 100:.3g}%"
+        f"{what} {rate * 100:.3g}%"
         for what, rate in (("input", layer.input_dropout), ("recurrent", layer.recurrent_dropout))
         if rate
     ]
-    if layer.dropout.active:
-        kind, _, rest = layer.dropout.describe().partition(" · ")
-        lines += [rest] if kind == "dropout" else [kind, rest]
+    spec = layer.dropout
+    if spec.active and spec.type == "gaussian":
+        lines += ["Gaussian", spec.describe().rpartition(" · ")[2]]
+    elif spec.active:
+        lines += ([] if spec.type == "dropout" else [spec.type]) + [f"drop {spec.rate * 100:.3g}%"]
     return "\n".join(lines)
+
+
+def shape_text(shape: tuple[int | None, ...] | None) -> str:
+    """'500', '24×24×32': the compact form of an output shape (a laptop's stack panel is
+    320 px wide); None dimensions read '?'."""
+    if shape is None:
+        return "?"
+    return "×".join("?" if d is None else str(d) for d in shape)
 
 
 def dropout_tooltip(layer: LayerSpec) -> str:
@@ -105,7 +115,8 @@ class LayerStackEditor(QWidget):
         self.document, self.edit = document, edit
         self.report: StackReport | None = None
         self.tree = _LayerTree()
-        self.tree.setHeaderLabels(["#", "layer", "output shape", "params", "dropout"])
+        self.tree.setHeaderLabels(["#", "layer", "output", "params", "dropout"])
+        self.tree.headerItem().setToolTip(2, "Output shape, without the batch dimension")
         self.tree.setRootIsDecorated(False)
         self.tree.setUniformRowHeights(False)  # a long dropout text takes two lines
         self.tree.setAlternatingRowColors(True)
@@ -209,7 +220,7 @@ class LayerStackEditor(QWidget):
                 [
                     str(i + 1),
                     layer.kind,
-                    format_shape(r.output_shape if r else None),
+                    shape_text(r.output_shape if r else None),
                     f"{r.params:,}" if r else "?",
                     drop,
                 ]

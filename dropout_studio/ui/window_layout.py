@@ -12,14 +12,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QRect, QSize, Qt
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QByteArray, QRect, QSize, Qt, QTimer
+from PySide6.QtGui import QGuiApplication, QPainter
 from PySide6.QtWidgets import (
     QFrame,
     QLabel,
     QMainWindow,
     QScrollArea,
+    QSizePolicy,
     QSplitter,
+    QStatusBar,
     QTabWidget,
     QWidget,
 )
@@ -247,3 +249,49 @@ class Presentation:
     def geometry_to_save(self) -> QByteArray:
         """What to persist: never the full-screen geometry."""
         return self.saved if self.saved is not None else self.window.saveGeometry()
+
+
+class _ElidedLabel(QLabel):
+    """One line, cut with "…" to the room it has; the whole text is its tooltip."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        self.setMinimumWidth(20)
+
+    def paintEvent(self, event: Any) -> None:
+        painter = QPainter(self)
+        text = self.fontMetrics().elidedText(
+            self.text(), Qt.TextElideMode.ElideRight, self.contentsRect().width()
+        )
+        painter.drawText(self.contentsRect(), Qt.AlignmentFlag.AlignVCenter, text)
+        painter.end()
+
+
+class MessageBar(QStatusBar):
+    """A status bar whose temporary messages sit in their own stretching label, elided before
+    the permanent widgets (engine, progress): a long message never runs into them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.message = _ElidedLabel()
+        self.addWidget(self.message, 1)
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.clearMessage)
+        self._text = ""
+
+    def showMessage(self, text: str, timeout: int = 0) -> None:  # type: ignore[override]
+        self._text = text
+        self.message.setText(text)
+        self.message.setToolTip(text)
+        self._timer.stop()
+        if timeout > 0:
+            self._timer.start(timeout)
+        self.messageChanged.emit(text)
+
+    def clearMessage(self) -> None:  # type: ignore[override]
+        self.showMessage("")
+
+    def currentMessage(self) -> str:  # type: ignore[override]
+        return self._text

@@ -32,7 +32,7 @@ def test_window_modules_do_not_import_tensorflow():
 
 def test_stack_table_shows_shapes_and_parameters(make_window):
     window = make_window()
-    assert rows(window)[2] == ["3", "Dense", "(64,)", "65,600", "drop 50% · keep 50%"]
+    assert rows(window)[2] == ["3", "Dense", "64", "65,600", "drop 50%"]
     assert "67,845" in window.stack_editor.total_label.text()
 
 
@@ -43,7 +43,7 @@ def test_adding_a_layer_from_the_menu_updates_shapes_live(make_window):
     dense.trigger()
     table = rows(window)
     assert len(table) == 6
-    assert table[3][1:4] == ["Dense", "(64,)", f"{64 * 64 + 64:,}"]
+    assert table[3][1:4] == ["Dense", "64", f"{64 * 64 + 64:,}"]
     assert window.stack_editor.selected_index() == 3
 
 

@@ -54,3 +54,60 @@ def test_compare_chart_keeps_its_height_beside_the_table(qtbot):
     qtbot.waitExposed(area)
     qtbot.waitUntil(lambda: view.plot.height() > 200)
     assert view.plot.geometry().right() < view.table.geometry().left()  # side by side
+
+
+def test_ten_class_confusion_matrix_fits_the_side_panel(qtbot):
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from dropout_studio.ui.evaluate import EvaluatePanel
+
+    panel = EvaluatePanel()
+    area = scrolled(panel)
+    qtbot.addWidget(area)
+    area.resize(*SIDE_TAB)
+    area.show()
+    qtbot.waitExposed(area)
+    rng = np.random.default_rng(0)
+    data = SimpleNamespace(
+        x_test=rng.random((359, 8, 8)),
+        y_test=rng.integers(0, 10, 359),
+        class_names=[str(k) for k in range(10)],
+    )
+    confusion = np.diag(np.full(10, 35)) + rng.integers(0, 7, (10, 10))
+    evaluation = SimpleNamespace(
+        metrics={"accuracy": 0.89}, confusion=confusion, predictions=rng.random((359, 10))
+    )
+    panel.show_evaluation(data, evaluation)
+    table = panel.matrix
+    qtbot.waitUntil(lambda: not area.verticalScrollBar().isVisible())
+    columns = sum(table.columnWidth(c) for c in range(10))
+    rows = sum(table.rowHeight(r) for r in range(10))
+    qtbot.waitUntil(lambda: table.viewport().width() >= columns)  # columns 7–9 too
+    qtbot.waitUntil(lambda: table.viewport().height() >= rows)  # row 9 too
+    assert not area.horizontalScrollBar().isVisible()
+    assert panel.picture.geometry().bottom() <= panel.height()
+
+
+def test_a_long_status_message_is_cut_before_the_permanent_widgets(qtbot):
+    from PySide6.QtWidgets import QLabel
+
+    from dropout_studio.ui.window_layout import MessageBar
+
+    bar = MessageBar()
+    qtbot.addWidget(bar)
+    engine = QLabel("TensorFlow 2.21.0 · Keras 3.15.1 · CPU only")
+    bar.addPermanentWidget(engine)
+    bar.resize(700, 30)
+    bar.show()
+    qtbot.waitExposed(bar)
+    text = "Compare stopped: only finished runs are shown " * 6
+    with qtbot.waitSignal(bar.messageChanged):
+        bar.showMessage(text, 10_000)
+    assert bar.currentMessage() == text
+    qtbot.waitUntil(lambda: bar.message.width() > 0)
+    assert bar.message.geometry().right() < engine.geometry().left()
+    assert bar.message.toolTip() == text
+    bar.clearMessage()
+    assert bar.currentMessage() == ""

@@ -94,7 +94,7 @@ def test_the_dropout_column_is_never_cut(qtbot, preset):
             project, 2, project.network.layers[2].with_dropout(DropoutSpec("gaussian", 0.3))
         )
     _document, editor, _props = _views(qtbot, project)
-    editor.resize(400, 300)
+    editor.resize(320, 300)  # the stack panel at 1366×768
     editor.show()
     qtbot.waitExposed(editor)
     tree = editor.tree
@@ -106,17 +106,19 @@ def test_the_dropout_column_is_never_cut(qtbot, preset):
         if text:
             assert "keep" in tree.topLevelItem(row).toolTip(4) or "std" in text
     width = sum(tree.header().sectionSize(c) for c in range(5))
-    assert width <= tree.viewport().width() + 4  # whole rows fit a 400-px panel
+    assert width <= tree.viewport().width() + 4  # whole rows fit a 320-px panel
 
 
 def test_dropout_column_words():
     layers = load_preset("lstm-sequence").network.layers
     lstm = next(layer for layer in layers if layer.kind == "LSTM")
-    assert dropout_column_text(lstm) == "input drop 20%\nrecurrent drop 20%"
+    assert dropout_column_text(lstm) == "input 20%\nrecurrent 20%"
     dense = load_preset("mlp-classic").network.layers[2]
-    assert dropout_column_text(dense) == "drop 50% · keep 50%"
+    assert dropout_column_text(dense) == "drop 50%"
     gaussian = dense.with_dropout(DropoutSpec("gaussian", 0.3))
-    assert dropout_column_text(gaussian) == "Gaussian noise\nstd 0.65"
+    assert dropout_column_text(gaussian) == "Gaussian\nstd 0.65"
+    spatial = load_preset("cnn-classic").network.layers[1]
+    assert dropout_column_text(spatial) == "spatial\ndrop 20%"
 
 
 def test_counts_take_the_right_plural(qtbot, tmp_path):
