@@ -356,7 +356,6 @@ class LayerProperties(QWidget):
     def _commit_field(self, name: str, value: float) -> None:
         layer = self._layer()
         if layer is not None:
+            change: dict[str, Any] = {name: value}
             what = name.replace("_", " ")
-            self._commit(
-                replace(layer, **{name: value}), f"Change {what} of layer {self.index + 1}"
-            )
+            self._commit(replace(layer, **change), f"Change {what} of layer {self.index + 1}")
