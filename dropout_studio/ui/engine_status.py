@@ -1,7 +1,8 @@
 """Loading the engine (TensorFlow) and previewing the dataset, both as jobs.
 
 The engine job imports TensorFlow and the engine modules (3–4 s) off the GUI thread; sklearn is
-imported only when the dataset needs it. The preview runs only when the dataset spec changed, at
+imported only when the dataset needs it, and a dataset that needs no Keras is previewed beside
+the import, not after it. The preview runs only when the dataset spec changed, at
 most one at a time, never during an exclusive job; a newer request replaces an older one, and
 a result for a spec that is no longer current is dropped. A built-in or synthetic preview's
 dataset is kept in a :class:`DataCache` so that a run of the same spec skips generating it
@@ -106,7 +107,7 @@ def load_data_in_job(
             return data
         from dropout_studio.engine.data import load_dataset
 
-        downloading = spec.source == "builtin" and spec.name in KERAS_DATASETS
+        downloading = needs_keras(spec)
         last: list[int | None] = [-1]
 
         def on_progress(done: int, total: int) -> None:
@@ -132,6 +133,11 @@ def load_preview_in_job(
 
         return load_sample(spec, path)
     return load_data_in_job(cache, spec, seed, path, ctx)
+
+
+def needs_keras(spec: DatasetSpec) -> bool:
+    """Keras' own datasets (MNIST, CIFAR-10…) load through keras.datasets."""
+    return spec.source == "builtin" and spec.name in KERAS_DATASETS
 
 
 def load_engine(needs_sklearn: bool) -> dict[str, Any]:
@@ -184,6 +190,9 @@ class EngineController(QObject):
         self.engine_job = self.runner.start("engine", lambda _ctx: load_engine(needs_sklearn))
         self.engine_job.returned.connect(self._on_engine_returned)
         self.engine_job.errored.connect(self._on_engine_errored)
+        # The dataset needs no TensorFlow: building it beside the import makes a run pressed
+        # at launch start sooner (it reuses the preview's set from the cache).
+        self.request_preview()
 
     def _on_job_started(self, job: Job) -> None:
         """No preview runs beside a training, compare, sweep or twin: stop it (a run of the
@@ -221,11 +230,13 @@ class EngineController(QObject):
     # preview --------------------------------------------------------------------------
     def request_preview(self) -> None:
         """Build the preview of the current dataset spec if it is not shown yet."""
-        if self.state.engine != "ready" or self.runner.current is not None:
+        if self.runner.current is not None:
             return  # never during training: asked again when the job ends
+        project, path = self.document.project, self.document.path
+        if self.state.engine != "ready" and needs_keras(project.dataset):
+            return  # a Keras download waits for the engine; numpy-only sets do not
         if self.preview_job is not None:
             return  # one at a time: asked again when it ends
-        project, path = self.document.project, self.document.path
         key = DataCache.key(project.dataset, project.training.seed, path)
         if self.previewed is not None and self.previewed[::2] == key[::2]:
             return  # only a dataset-spec (or project file) change rebuilds it
