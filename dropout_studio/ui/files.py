@@ -23,7 +23,9 @@ from PySide6.QtWidgets import QFileDialog, QMenu, QMessageBox, QStatusBar, QWidg
 
 from dropout_studio.core import autosave
 from dropout_studio.core.document import ProjectDocument
+from dropout_studio.core.layer_kinds import shown
 from dropout_studio.core.project import (
+    MAX_FILE_BYTES,
     Project,
     ProjectError,
     load_preset,
@@ -44,18 +46,64 @@ def autosave_text(project: Project, origin: Path | None) -> str:
 
 
 def read_autosave(path: Path) -> tuple[Project, str]:
-    """(project, origin file or ""); also reads a plain project file (earlier versions)."""
+    """(project, origin file or ""); also reads a plain project file (earlier versions).
+
+    Every malformed file (unreadable, not JSON, nested too deeply, a header that is not what
+    :func:`autosave_text` writes, an invalid project) is one :class:`ProjectError`.
+    """
+    source = str(path)
     try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ProjectError(f"{source} is larger than a project can be")
         text = path.read_text(encoding="utf-8")
-        data = json.loads(text)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise ProjectError(f"{path}: cannot be read ({exc})") from None
+        raise ProjectError(f"{source}: cannot be read ({exc})") from None
+    try:
+        data = json.loads(text)
+    except (RecursionError, ValueError):
+        data = None  # project_from_text below gives the one message
     if isinstance(data, dict) and AUTOSAVE_KEY in data:
-        origin = str((data.get(AUTOSAVE_KEY) or {}).get("origin", ""))
-        return project_from_dict(data.get("project"), str(path)), origin
+        header = data[AUTOSAVE_KEY]
+        origin = header.get("origin", "") if isinstance(header, dict) else None
+        if not isinstance(origin, str) or set(data) != {AUTOSAVE_KEY, "project"}:
+            raise ProjectError(
+                f"{source} is not an autosave this app wrote (its header is {shown(header)})"
+            )
+        try:
+            return project_from_dict(data["project"], source), origin
+        except RecursionError:
+            raise ProjectError(f"{source}: the JSON is nested too deeply") from None
     legacy_origin = path.with_suffix(".origin")
-    origin = legacy_origin.read_text(encoding="utf-8") if legacy_origin.exists() else ""
-    return project_from_text(text, str(path)), origin
+    try:
+        origin = legacy_origin.read_text(encoding="utf-8") if legacy_origin.exists() else ""
+    except (OSError, UnicodeDecodeError):
+        origin = ""
+    return project_from_text(text, source), origin
+
+
+def _existing_file(name: str) -> Path | None:
+    """``name`` as a path when it names an existing file; None for "", a NUL byte, a name
+    too long for the system, or a file that has gone."""
+    if not name:
+        return None
+    try:
+        path = Path(name)
+        return path if path.is_file() else None
+    except (OSError, ValueError):
+        return None
+
+
+def _set_aside(path: Path) -> str:
+    """Rename an unreadable autosave out of recovery's way (``*.unreadable``), so it is
+    reported once and kept for whoever wants to look; delete it when it cannot be renamed."""
+    target = path.with_name(path.name + ".unreadable")
+    try:
+        path.replace(target)
+    except OSError:
+        autosave.discard(path)
+        return f"{path.name} (deleted)"
+    autosave.discard(path)  # the file has gone: this removes its lock file
+    return target.name
 
 
 class FilesController(QObject):
@@ -245,30 +293,58 @@ class FilesController(QObject):
             self.slot = None
 
     def recover_autosave(self, ask: Callable[[str], bool] | None = None) -> bool:
-        """Offer the newest autosave that no running instance holds."""
-        found = autosave.unclaimed(self.autosave_folder)
-        if not found:
-            return False
-        path = found[0]
-        try:
-            recovered, origin = read_autosave(path)
-        except ProjectError as exc:
-            error_box(self.parent_widget, f"the autosaved project cannot be read: {exc}").show()
-            return False
-        question = (
-            "Dropout Studio did not close normally. Recover the unsaved changes"
-            f"{' to ' + origin if origin else ''}?"
-        )
+        """Offer, newest first, every autosave that no running instance holds, until one is
+        recovered; a declined one is discarded. The window holds one project, so autosaves
+        left after a recovery stay on disk and are offered at the next start (the status bar
+        says how many). Unreadable ones are reported once, in one message, and set aside."""
+        readable: list[tuple[Path, Project, str]] = []
+        unreadable: list[tuple[Path, ProjectError]] = []
+        for path in autosave.unclaimed(self.autosave_folder):
+            try:
+                readable.append((path, *read_autosave(path)))
+            except ProjectError as exc:
+                unreadable.append((path, exc))
+        if unreadable:
+            kept = ", ".join(_set_aside(path) for path, _ in unreadable)
+            what = "autosaved project" if len(unreadable) == 1 else "autosaved projects"
+            error_box(
+                self.parent_widget,
+                f"{len(unreadable)} {what} cannot be recovered: {unreadable[0][1]}. Set aside "
+                f"in {self.autosave_folder} as {kept}; they will not be offered again.",
+                "\n".join(str(exc) for _, exc in unreadable),
+            ).show()
         ask = ask or (
             lambda text: (
                 QMessageBox.question(self.parent_widget, "Recover unsaved work", text)
                 == QMessageBox.StandardButton.Yes
             )
         )
-        if not ask(question):
-            autosave.discard(path)
-            return False
-        origin_path = Path(origin) if origin and Path(origin).exists() else None
+        for number, (path, recovered, origin) in enumerate(readable, 1):
+            of = (
+                f" (autosave {number} of {len(readable)}, newest first)"
+                if len(readable) > 1
+                else ""
+            )
+            question = (
+                "Dropout Studio did not close normally. Recover the unsaved changes"
+                f"{' to ' + origin if origin else ''}{of}?"
+            )
+            if not ask(question):
+                autosave.discard(path)
+                continue
+            self._recover(path, recovered, origin)
+            left = len(readable) - number
+            if left:
+                self.status.showMessage(
+                    f"{left} more autosaved project{'s' if left > 1 else ''} will be offered "
+                    "at the next start",
+                    10_000,
+                )
+            return True
+        return False
+
+    def _recover(self, path: Path, recovered: Project, origin: str) -> None:
+        origin_path = _existing_file(origin)
         base = Project()
         if origin_path is not None:
             from dropout_studio.core.project import load_project
@@ -282,4 +358,3 @@ class FilesController(QObject):
         self.document.set_project(recovered)  # unsaved: the title shows the mark
         self.autosave()  # now in this instance's slot, before the old file goes
         autosave.discard(path)
-        return True
