@@ -35,7 +35,7 @@ class LossPlot(QWidget):
         self._dirty = False
         pg.setConfigOptions(antialias=False)
         base, text = self.palette().base().color(), self.palette().text().color()
-        self.loss_plot = readable_plot()
+        self.loss_plot = readable_plot(whole_x=True)
         self.loss_plot.setBackground(base)
         self.loss_plot.setLabel("left", "loss")
         self.loss_plot.setLabel("bottom", "epoch")
@@ -62,7 +62,7 @@ class LossPlot(QWidget):
         self.best_line.setVisible(False)
         self.loss_plot.addItem(self.best_line)
         fit_legend_row(self.loss_plot)
-        self.metric_plot = readable_plot()
+        self.metric_plot = readable_plot(whole_x=True)
         self.metric_plot.setBackground(base)
         self.metric_plot.setMinimumHeight(90)
         self.metric_plot.setMaximumHeight(220)
@@ -75,7 +75,7 @@ class LossPlot(QWidget):
 
         self.log_y = QCheckBox("log scale")
         self.log_y.setToolTip("Show the loss on a logarithmic axis")
-        self.log_y.toggled.connect(lambda on: self.loss_plot.setLogMode(y=on))
+        self.log_y.toggled.connect(self._on_log_y_toggled)
         self.show_gap = QCheckBox("generalization gap")
         self.show_gap.setToolTip("Validation loss minus training loss: growing means overfitting")
         self.show_gap.setChecked(True)
@@ -134,8 +134,21 @@ class LossPlot(QWidget):
         fit_legend_row(self.loss_plot)
 
     def _on_show_gap_toggled(self, on: bool) -> None:
-        self.gap_curve.setVisible(on)
-        self._show_in_legend(self.gap_curve, GAP_NAME, on)
+        shown = on and not self.log_y.isChecked()
+        self.gap_curve.setVisible(shown)
+        self._show_in_legend(self.gap_curve, GAP_NAME, shown)
+
+    def _on_log_y_toggled(self, on: bool) -> None:
+        """The gap is often 0 or negative, which a log axis cannot show (it would stretch the
+        axis to 0.001 for the few positive values): it is hidden while log scale is on."""
+        self.loss_plot.setLogMode(y=on)
+        self.show_gap.setEnabled(not on)
+        self.show_gap.setToolTip(
+            "Not on a log axis: the gap can be 0 or negative"
+            if on
+            else "Validation loss minus training loss: growing means overfitting"
+        )
+        self._on_show_gap_toggled(self.show_gap.isChecked())
 
     def _on_show_batches_toggled(self, on: bool) -> None:
         self.batch_curve.setVisible(on)
@@ -200,7 +213,8 @@ class LossPlot(QWidget):
         else:
             self.batch_curve.setData([], [])
         metric = "accuracy" if any("accuracy" in r for r in self.rows) else "mae"
-        self.metric_plot.setLabel("left", metric)
+        # before the first epoch nothing says which metric the project has
+        self.metric_plot.setLabel("left", metric if self.rows else "metric")
         self.train_metric.setData(epochs, self._column(metric))
         self.val_metric.setData(epochs, self._column("val_" + metric))
         if len(val) and np.isfinite(val).any():

@@ -21,10 +21,34 @@ LABEL_SETS = ((1,), (1, 3), (1, 2, 5), (1, 2, 3, 5), (1, 2, 3, 4, 5, 6, 7, 8, 9)
 class ReadableAxis(pg.AxisItem):
     """An axis without SI prefixes whose log mode labels only ticks that have room."""
 
-    def __init__(self, orientation: str, **kwargs: Any) -> None:
+    def __init__(self, orientation: str, whole: bool = False, **kwargs: Any) -> None:
+        """``whole``: only whole-number ticks (epochs: never 1.5)."""
         super().__init__(orientation, **kwargs)
         self.enableAutoSIPrefix(False)
         self._labels: set[float] = set()
+        self.whole = whole
+
+    def tickSpacing(self, minVal: float, maxVal: float, size: float) -> Any:
+        """pyqtgraph's spacings, less the levels whose labels would touch (a short pane with a
+        projector's font), and never below 1 on a whole-number axis."""
+        levels = super().tickSpacing(minVal, maxVal, size)
+        if self.logMode or not levels or maxVal <= minVal:
+            return levels
+        per_unit = size / (maxVal - minVal)
+        room = self._text_room() * 1.3
+        kept = [(s, o) for s, o in levels if s * per_unit >= room and (s >= 1 or not self.whole)]
+        if not kept:
+            spacing = levels[0][0]
+            while spacing * per_unit < room or (self.whole and spacing < 1):
+                spacing *= 2
+            kept = [(spacing, 0)]
+        return kept
+
+    def tickValues(self, minVal: float, maxVal: float, size: float) -> Any:
+        values = super().tickValues(minVal, maxVal, size)
+        if self.whole and not self.logMode:
+            values = [(s, [v for v in vs if abs(v - round(v)) < 1e-9]) for s, vs in values]
+        return values
 
     def _text_room(self) -> float:
         font = self.style.get("tickFont") or QFont()
@@ -80,9 +104,12 @@ class ReadableAxis(pg.AxisItem):
         return [f"{10.0**v:.6g}" if round(v, 9) in labels else "" for v in values]
 
 
-def readable_plot(widget: type[pg.PlotWidget] = pg.PlotWidget, **kwargs: Any) -> pg.PlotWidget:
-    """A PlotWidget (or ``widget`` subclass) whose left and bottom axes are ReadableAxis."""
-    axes = {side: ReadableAxis(side) for side in ("left", "bottom")}
+def readable_plot(
+    widget: type[pg.PlotWidget] = pg.PlotWidget, whole_x: bool = False, **kwargs: Any
+) -> pg.PlotWidget:
+    """A PlotWidget (or ``widget`` subclass) whose left and bottom axes are ReadableAxis;
+    ``whole_x``: whole-number ticks on the x axis (epochs)."""
+    axes = {"left": ReadableAxis("left"), "bottom": ReadableAxis("bottom", whole=whole_x)}
     return widget(axisItems=axes, **kwargs)
 
 

@@ -93,9 +93,12 @@ class StartPage(QScrollArea):
         intro = QLabel(INTRO)
         intro.setWordWrap(True)
         self.presets = QListWidget()
+        self.presets.setWordWrap(True)
         for name in preset_names():
-            item = QListWidgetItem(name)
-            item.setToolTip(load_preset(name).description)
+            description = load_preset(name).description
+            short = description.split(". ")[0].rstrip(".")
+            item = QListWidgetItem(f"{name} — {short}" if short else name)
+            item.setToolTip(description)
             item.setData(Qt.ItemDataRole.UserRole, name)
             self.presets.addItem(item)
         self.presets.setCurrentRow(0)
@@ -223,7 +226,6 @@ class StartPageController(QObject):
             self.page.dismissed.connect(lambda: self._leave(True))
             self.pages.addWidget(self.page)
         self.pages.setCurrentWidget(self.page)
-        self.settings.setValue("startPageSeen", True)
         return self.page
 
     @property
@@ -231,7 +233,9 @@ class StartPageController(QObject):
         return self.page is not None and self.pages.currentWidget() is self.page
 
     def _leave(self, ok: bool) -> None:
+        """Seen once the user leaves it (a window closed while it shows offers it again)."""
         if ok:
+            self.settings.setValue("startPageSeen", True)
             self.pages.setCurrentWidget(self.workspace)
 
     def import_csv(self, path: str) -> bool:

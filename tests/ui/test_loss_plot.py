@@ -135,3 +135,30 @@ def test_the_loss_pane_stays_the_larger_one(qtbot, height):
     qtbot.waitUntil(lambda: widget.loss_plot.height() > 0)
     assert widget.loss_plot.height() > widget.metric_plot.height()
     assert widget.metric_plot.height() <= max(90, height // 3)
+
+
+def test_short_runs_get_whole_epoch_ticks_and_a_neutral_metric_label(qtbot):
+    from dropout_studio.ui.loss_plot import LossPlot
+
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.resize(700, 300)
+    plot.show()
+    plot.clear()  # what a new project or a new run does
+    assert plot.metric_plot.getAxis("left").labelText == "metric"  # not "mae" before epoch 1
+    axis = plot.loss_plot.getAxis("bottom")
+    ticks = [v for _spacing, values in axis.tickValues(1.0, 3.0, 600) for v in values]
+    assert ticks
+    assert all(float(v).is_integer() for v in ticks)
+
+
+def test_log_scale_hides_the_gap_it_cannot_show(qtbot):
+    from dropout_studio.ui.loss_plot import LossPlot
+
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    plot.log_y.setChecked(True)
+    assert not plot.gap_curve.isVisible()
+    assert not plot.show_gap.isEnabled()
+    plot.log_y.setChecked(False)
+    assert plot.gap_curve.isVisible()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFileDialog, QLabel
 
 from dropout_studio.ui.demos import DEMOS
@@ -15,6 +16,9 @@ def test_start_page_is_shown_at_the_first_launch_only(make_window):
     assert win.pages.currentWidget() is win.start.page
     assert win.start.page.isVisible()
     assert win.start.page.window() is win
+    assert not win.settings.value("startPageSeen", False, type=bool)  # seen when left
+    first = win.start.page.presets.item(0)
+    assert " — " in first.text()  # each preset with what it is, not its slug only
     win.start.page.continue_button.click()
     assert not win.start.showing
     assert not win.start.offer()  # seen once: not again
@@ -40,7 +44,9 @@ def test_start_page_says_what_the_app_shows_and_where_the_guide_is(make_window):
 def test_open_a_preset_from_the_start_page(make_window):
     win = make_window()
     page = win.start.show()
-    names = [page.presets.item(i).text() for i in range(page.presets.count())]
+    names = [
+        page.presets.item(i).data(Qt.ItemDataRole.UserRole) for i in range(page.presets.count())
+    ]
     page.presets.setCurrentRow(names.index("small-data"))
     page.open_preset_button.click()
     assert win.document.project.name == "small-data"
