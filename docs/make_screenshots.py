@@ -14,7 +14,8 @@ all) with a screen of that size and renders, into ``DIR/<W>x<H>/`` (default
 - ``tab-<name>.png`` for every centre and side tab after a small-data run, a compare, a sweep
   and an Inside analysis (the Runs tab lists the saved runs);
 - ``presentation.png`` (F11) and ``presentation-off.png`` (back to the same geometry);
-- ``demo.png``: a demo's panel, as a side tab; ``guide.png``: Help ▸ User Guide.
+- ``demo.png``: a demo's panel, as a side tab; ``guide.png``: Help ▸ User Guide;
+- ``after-new-<tab>.png``: every tab after train → stop → File ▸ New (nothing stale left).
 
 Without ``Xvfb`` it falls back to Qt's offscreen platform with a screen of that size. Needs
 ``apt-get install xvfb libxcb-cursor0 …`` (see the user guide's troubleshooting section).
@@ -201,6 +202,22 @@ def child(args: argparse.Namespace) -> int:
     window.demos.presentation_action.trigger()
     pause(1.0)
     shot(window, "presentation-off")
+
+    # train, stop, new project: every tab must forget the old project
+    window.files.load_preset("small-data")
+    window.train_action.trigger()
+    wait(lambda: window.stop_action.isEnabled(), 30)
+    wait(lambda: len(window.loss_plot.rows) >= 3, 120)
+    window.stop_action.trigger()
+    wait(lambda: not window.stop_action.isEnabled(), 120)
+    window.files.new_project()
+    pause(1.0)
+    for tabs in (window.centre_tabs, window.side_tabs):
+        for index in range(tabs.count()):
+            tabs.setCurrentIndex(index)
+            shot(window, f"after-new-{tabs.tabText(index).lower()}")
+        window.centre_tabs.setCurrentIndex(0)
+    window.side_tabs.setCurrentIndex(0)
 
     window.demos.start_demo(0)
     shot(window, "demo")

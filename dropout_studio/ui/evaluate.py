@@ -188,6 +188,8 @@ class EvaluatePanel(QWidget):
         metrics = table.fontMetrics()
         header = table.horizontalHeader()
         header.setMinimumSectionSize(1)
+        table.setTextElideMode(Qt.TextElideMode.ElideNone)
+        table.setStyleSheet("QTableWidget::item { padding: 0px; }")
         cells = [
             table.item(r, c) for r in range(table.rowCount()) for c in range(table.columnCount())
         ]
@@ -195,7 +197,7 @@ class EvaluatePanel(QWidget):
         texts = [item.text() for item in (*cells, *heads) if item is not None]
         widest = max((metrics.horizontalAdvance(t) for t in [*texts, "88"]), default=16)
         for c in range(table.columnCount()):
-            table.setColumnWidth(c, widest + 6)
+            table.setColumnWidth(c, widest + 8)
         table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         width = table.verticalHeader().sizeHint().width() + 2 * table.frameWidth()
         width += sum(table.columnWidth(c) for c in range(table.columnCount()))

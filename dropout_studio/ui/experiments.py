@@ -145,6 +145,16 @@ def _beside(plot: QWidget, table: QTableWidget) -> QSplitter:
     return splitter
 
 
+def _show_whole_table(split: QSplitter, table: QTableWidget) -> None:
+    """Give the table the width of its columns (up to 60 % of the row): every arm shows."""
+    need = table.verticalHeader().sizeHint().width() + 2 * table.frameWidth() + 4
+    need += sum(table.columnWidth(c) for c in range(table.columnCount()))
+    total = sum(split.sizes())
+    if total > 0:
+        side = min(need, int(total * 0.6))
+        split.setSizes([total - side, side])
+
+
 class _SmallPlot(pg.PlotWidget):
     """A plot content with a short tab: its preferred size is modest, so a scrolling page never
     grows to 480 px for it."""
@@ -184,7 +194,8 @@ class CompareView(QWidget):
         top.addWidget(self.log_y)
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addWidget(_beside(self.plot, self.table), 1)
+        self.split = _beside(self.plot, self.table)
+        layout.addWidget(self.split, 1)
         self.runs: dict[str, list[Any]] = {}
 
     def clear(self) -> None:
@@ -272,6 +283,7 @@ class CompareView(QWidget):
             )
         rows = [[column[k] for column in columns] for k in range(len(side))]
         _fill_table(self.table, rows, [s.arm for s in summaries], side)
+        _show_whole_table(self.split, self.table)
         self.table.setToolTip(
             "Mean ± std over seeds. test loss: of the weights with the best validation loss"
         )

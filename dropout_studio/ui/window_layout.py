@@ -281,6 +281,11 @@ class MessageBar(QStatusBar):
         self._timer.timeout.connect(self.clearMessage)
         self._text = ""
 
+    def addPermanentWidget(self, widget: QWidget, stretch: int = 0) -> None:
+        """Permanent widgets keep their preferred width (a progress bar's text stays whole)."""
+        widget.setMinimumWidth(min(widget.maximumWidth(), max(widget.sizeHint().width(), 160)))
+        super().addPermanentWidget(widget, stretch)
+
     def showMessage(self, text: str, timeout: int = 0) -> None:  # type: ignore[override]
         self._text = text
         self.message.setText(text)
