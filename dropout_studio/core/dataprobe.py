@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from dropout_studio.core.datasets import DatasetSpec, DataSignature
+from dropout_studio.core.datasets import DATASET_OPTIONS, DatasetSpec, DataSignature
 
 SAMPLE_ROWS = 200  # CSV rows read with the csv module to tell numeric from text columns
 SCAN_BYTES = 64 * 2**20  # files up to this size are scanned whole: exact rows and classes
@@ -354,14 +354,21 @@ def npz_labels(y: np.ndarray, task: str | None) -> tuple[np.ndarray, list[str]]:
 
 
 def image_options(dataset: DatasetSpec) -> tuple[int, int, int]:
-    """(height, width, channels) an image folder is read at; ``size`` may be one int or two."""
+    """(height, width, channels) an image folder is read at.
+
+    ``size`` is one side (or ``[side]``) or ``[height, width]``, in the dataset registry's range (the rule
+    project files are checked by); whole floats such as 32.0 pass too, as JSON may hold them.
+    """
     size = dataset.option("size", DEFAULT_IMAGE_SIZE)
     channels = dataset.option("channels", DEFAULT_IMAGE_CHANNELS)
-    sides = list(size) if isinstance(size, (list, tuple)) else [size, size]
-    if len(sides) != 2 or not all(_whole(s) and 1 <= s <= 4096 for s in sides):
+    spec = DATASET_OPTIONS["size"]
+    sides = list(size) if isinstance(size, (list, tuple)) else [size]
+    sides = sides * 2 if len(sides) == 1 else sides  # [64] is one side, as in the registry
+    low, high = spec.minimum or 1, spec.maximum or math.inf
+    if len(sides) != 2 or not all(_whole(s) and low <= s <= high for s in sides):
         raise DataProblem(
-            f"the image size must be a whole number of pixels from 1 to 4096 (or two of them), "
-            f"not {size!r}: set the size option"
+            f"the image size must be {spec.expected()} (height, width), not {size!r}: "
+            "set the size option"
         )
     if not _whole(channels) or channels not in (1, 3):
         raise DataProblem(f"channels must be 1 (grey) or 3 (colour), not {channels!r}")

@@ -65,6 +65,7 @@ SYNTHETIC = {
     "stripes": "32×32 images of stripes in five orientations (1 or 3 channels)",
 }
 MAX_SEED = 2**31 - 1
+IMAGE_SIDE_MAX = 4096  # pixels: images are resized to the dataset's size as they are read
 MAX_DATA_VALUES = 250_000_000  # float32 values a generated dataset may hold (1 GB)
 
 # The fields of every dataset spec, then the options some sources read. Loading checks types
@@ -139,7 +140,15 @@ DATASET_OPTIONS: dict[str, OptionSpec] = {
         ),
         OptionSpec("arms", "int", 3, "number of spiral arms (= classes)", minimum=2, maximum=20),
         OptionSpec("steps", "int", 20, "time steps per sequence", minimum=2, maximum=10_000),
-        OptionSpec("size", "int", 32, "image side in pixels", minimum=4, maximum=1024),
+        OptionSpec(
+            "size",
+            "size",
+            32,
+            "image side in pixels, or [height, width]",
+            minimum=4,
+            maximum=IMAGE_SIDE_MAX,
+            axes=2,
+        ),
         OptionSpec("channels", "int", 1, "1 (grey) or 3 (colour) channels", choices=(1, 3)),
         OptionSpec(
             "data_seed",
@@ -234,6 +243,13 @@ class DataSignature:
         return self.classes or 1
 
 
+def image_sides(size: Any) -> tuple[int, int]:
+    """(height, width) of a parsed ``size`` option: one side for square images, or two."""
+    if isinstance(size, list | tuple):
+        return (int(size[0]), int(size[-1]))
+    return int(size), int(size)
+
+
 def _valid_option(dataset: DatasetSpec, key: str, default: Any) -> Any:
     """The option's value when it passes the registry; raises ``ValueError`` otherwise."""
     value = dataset.option(key, default)
@@ -260,8 +276,8 @@ def known_signature(dataset: DatasetSpec) -> DataSignature | None:
             if dataset.name == "sine":
                 return DataSignature((_valid_option(dataset, "steps", 20), 1), 0)
             if dataset.name in ("shapes", "stripes"):
-                size = _valid_option(dataset, "size", 32)
-                return DataSignature((size, size, _valid_option(dataset, "channels", 1)), 5)
+                height, width = image_sides(_valid_option(dataset, "size", 32))
+                return DataSignature((height, width, _valid_option(dataset, "channels", 1)), 5)
     except ValueError:
         return None
     return None

@@ -227,7 +227,7 @@ def test_image_folder_signature_without_decoding(tmp_path):
     [
         ((3,), {}, r"at least two classes, found 1 \(class0\)"),
         ((3, 0), {}, r"the class folder 'class1' holds no images"),
-        ((3, 2), {"size": [64]}, r"image size must be a whole number"),
+        ((3, 2), {"size": [64, 64, 3]}, r"image size must be a whole number"),
         ((3, 2), {"size": float("nan")}, r"image size must be a whole number"),
         ((3, 2), {"channels": 4}, r"channels must be 1 \(grey\) or 3"),
     ],
