@@ -47,8 +47,18 @@ from dropout_studio.core.datasets import (
     SYNTHETIC_NOISE,
     DatasetSpec,
     DataSignature,
+    image_sides,
 )
 from dropout_studio.core.project import resolve_data_path
+from dropout_studio.engine.images import (
+    ImageArray,
+    ImageFiles,
+    PixelArray,
+    Scaling,
+    default_memory_budget,
+    image_mean_std,
+    megabytes,
+)
 
 
 class DataError(ValueError):
@@ -98,16 +108,25 @@ def _stopped(path: Path) -> LoadStopped:
     return LoadStopped(f"{path}: loading was stopped")
 
 
+Features = np.ndarray | ImageArray
+
+
 @dataclass
 class Dataset:
-    x_train: np.ndarray
+    """The three parts of a set. ``x_*`` are float32 arrays, or, for image sets, an
+    :class:`~dropout_studio.engine.images.ImageArray` (uint8 pixels in memory, or files read
+    per batch) that reads as float32 when indexed: index before converting a whole part.
+    ``placement`` says where the samples live, for the run's first line ("in memory (…)")."""
+
+    x_train: Features
     y_train: np.ndarray
-    x_val: np.ndarray
+    x_val: Features
     y_val: np.ndarray
-    x_test: np.ndarray
+    x_test: Features
     y_test: np.ndarray
     class_names: list[str] = field(default_factory=list)
     description: str = ""
+    placement: str = ""
 
     @property
     def signature(self) -> DataSignature:
@@ -116,6 +135,23 @@ class Dataset:
     @property
     def task(self) -> str:
         return self.signature.task
+
+    @property
+    def streamed(self) -> bool:
+        """Samples are read from disk a batch at a time (the set is over the memory budget)."""
+        return isinstance(self.x_train, ImageArray) and self.x_train.streamed
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes the samples take in memory (uint8 pixels count as stored; 0 when streamed)."""
+        total = 0
+        for x, y in ((self.x_train, self.y_train), (self.x_val, self.y_val)):
+            total += y.nbytes + _stored_bytes(x)
+        return total + self.y_test.nbytes + _stored_bytes(self.x_test)
+
+    def where(self) -> str:
+        """ "in memory (123 MB)" or "streamed from disk (…)": which path a run takes."""
+        return self.placement or f"in memory ({megabytes(self.nbytes)})"
 
     def summary(self) -> str:
         parts = [
@@ -130,6 +166,12 @@ class Dataset:
         else:
             parts.append("regression")
         return ", ".join(parts)
+
+
+def _stored_bytes(x: Features) -> int:
+    if isinstance(x, ImageArray):
+        return 0 if x.streamed else x.raw_nbytes
+    return int(x.nbytes)
 
 
 # ---------------------------------------------------------------- generators
@@ -157,11 +199,13 @@ def _sine(n: int, steps: int, noise: float, rng: np.random.Generator) -> tuple:
     return series[:, :steps, None].astype("float32"), clean[:, steps].astype("float32")
 
 
-def _shape_image(kind: int, size: int, rng: np.random.Generator) -> np.ndarray:
-    """One 32×32 image of a square, disc, triangle, cross or ring at a random place and size."""
-    yy, xx = np.mgrid[0:size, 0:size].astype("float32")
-    r = rng.uniform(size * 0.18, size * 0.32)
-    cy, cx = rng.uniform(r, size - r, 2)
+def _shape_image(kind: int, size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    """One image of a square, disc, triangle, cross or ring at a random place and size."""
+    height, width = size
+    yy, xx = np.mgrid[0:height, 0:width].astype("float32")
+    side = min(height, width)
+    r = rng.uniform(side * 0.18, side * 0.32)
+    cy, cx = rng.uniform(r, np.array([height, width]) - r, 2)
     dy, dx = yy - cy, xx - cx
     if kind == 0:
         img = (np.abs(dy) <= r * 0.8) & (np.abs(dx) <= r * 0.8)
@@ -179,8 +223,8 @@ def _shape_image(kind: int, size: int, rng: np.random.Generator) -> np.ndarray:
     return img.astype("float32")
 
 
-def _stripe_image(kind: int, size: int, rng: np.random.Generator) -> np.ndarray:
-    yy, xx = np.mgrid[0:size, 0:size].astype("float32")
+def _stripe_image(kind: int, size: tuple[int, int], rng: np.random.Generator) -> np.ndarray:
+    yy, xx = np.mgrid[0 : size[0], 0 : size[1]].astype("float32")
     period = rng.uniform(4, 9)
     phase = rng.uniform(0, 2 * np.pi)
     coord = [yy, xx, xx + yy, xx - yy, None][kind]
@@ -193,12 +237,17 @@ def _stripe_image(kind: int, size: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def _images(
-    name: str, n: int, size: int, channels: int, noise: float, rng: np.random.Generator
+    name: str,
+    n: int,
+    size: tuple[int, int],
+    channels: int,
+    noise: float,
+    rng: np.random.Generator,
 ) -> tuple:
     draw = _shape_image if name == "shapes" else _stripe_image
     y = np.arange(n) % 5
     rng.shuffle(y)
-    x = np.empty((n, size, size, channels), dtype="float32")
+    x = np.empty((n, *size, channels), dtype="float32")
     for i, label in enumerate(y):
         img = draw(int(label), size, rng)
         if channels == 1:
@@ -240,7 +289,7 @@ def _synthetic(spec: DatasetSpec, seed: int) -> tuple[np.ndarray, np.ndarray, li
         x, y = _sine(n, int(spec.option("steps", 20)), noise, rng)
         return x, y, []
     if name in ("shapes", "stripes"):
-        size, channels = int(spec.option("size", 32)), int(spec.option("channels", 1))
+        size, channels = image_sides(spec.option("size", 32)), int(spec.option("channels", 1))
         x, y = _images(name, n, size, channels, noise, rng)
         names = (
             ["square", "disc", "triangle", "cross", "ring"]
@@ -675,21 +724,11 @@ def stratified_take(
     return rng.permutation(taken)
 
 
-def split(
-    x: np.ndarray,
-    y: np.ndarray,
-    names: list[str],
-    spec: DatasetSpec,
-    seed: int,
-    description: str = "",
-    divide_by: float | None = None,
-) -> Dataset:
-    """Split, then convert each part to float32 (dividing by ``divide_by``) and standardize.
-
-    Converting after indexing keeps compact inputs (uint8 images) compact until the split, so
-    the full set is never held as float32 twice.
-    """
-    classify = bool(names)
+def split_indices(
+    y: np.ndarray, spec: DatasetSpec, seed: int, classify: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Indices of the training, validation and test parts: fixed by the seed and the labels
+    alone, so a set split in memory and the same set streamed from disk get the same parts."""
     rng = np.random.default_rng(seed)
     rest, test = stratified_split(y, spec.test_split, rng, classify)
     val_fraction = spec.validation_split / max(1e-9, 1 - spec.test_split)
@@ -701,6 +740,36 @@ def split(
         raise DataError(
             f"only {len(train)} training samples remain after the split: lower "
             "validation_split or test_split, or use more data"
+        )
+    return train, val, test
+
+
+def split(
+    x: np.ndarray,
+    y: np.ndarray,
+    names: list[str],
+    spec: DatasetSpec,
+    seed: int,
+    description: str = "",
+    divide_by: float | None = None,
+) -> Dataset:
+    """Split, then convert each part to float32 (dividing by ``divide_by``) and standardize.
+
+    uint8 images with a ``divide_by`` stay uint8 (:class:`PixelArray`): they are converted when
+    read, a batch at a time, with the same arithmetic, so a model sees the same floats.
+    """
+    classify = bool(names)
+    train, val, test = split_indices(y, spec, seed, classify)
+    y = y.astype("int32") if classify else y.astype("float32")
+    if divide_by and x.dtype == np.uint8:
+        raws = [x[idx] for idx in (train, val, test)]
+        scaling = Scaling(divide_by)
+        if spec.standardize:
+            mean, std = image_mean_std(PixelArray(raws[0], scaling), divide_by, STD_IN_BLOCKS_ABOVE)
+            scaling = Scaling(divide_by, mean, np.where(std < 1e-6, 1.0, std))
+        images = [PixelArray(raw, scaling) for raw in raws]
+        return Dataset(
+            images[0], y[train], images[1], y[val], images[2], y[test], names, description
         )
     parts = []
     for idx in (train, val, test):
@@ -716,9 +785,51 @@ def split(
         for part in parts:
             part -= mean
             part /= std
-    y = y.astype("int32") if classify else y.astype("float32")
     x_train, x_val, x_test = parts
     return Dataset(x_train, y[train], x_val, y[val], x_test, y[test], names, description)
+
+
+def _split_files(
+    path: Path,
+    classes: list[tuple[str, list[Path]]],
+    shape: tuple[int, int, int],
+    spec: DatasetSpec,
+    seed: int,
+    why: str,
+    on_progress: Progress | None,
+    stop: threading.Event | None,
+) -> Dataset:
+    """An image folder left on disk: the same parts as :func:`split` would give, as
+    :class:`ImageFiles`; standardizing reads the training images once, here."""
+    names = [name for name, _ in classes]
+    files = np.array([str(f) for _, group in classes for f in group])
+    y = np.concatenate(
+        [np.full(len(group), k, dtype="int64") for k, (_, group) in enumerate(classes)]
+    )
+    if len(files) < 5:
+        raise DataError(
+            f"the dataset has only {len(files)} samples; at least 5 are needed to split "
+            "it into training, validation and test sets"
+        )
+    train, val, test = split_indices(y, spec, seed, True)
+    scaling = Scaling(255.0)
+    if spec.standardize:
+
+        def on_block(done: int) -> None:
+            if stop is not None and stop.is_set():
+                raise _stopped(path)
+            if on_progress is not None:
+                on_progress(done, len(train))
+
+        every = ImageFiles(files[train], shape, scaling, _decode_image)
+        mean, std = image_mean_std(every, 255.0, STD_IN_BLOCKS_ABOVE, on_block=on_block)
+        scaling = Scaling(255.0, mean, np.where(std < 1e-6, 1.0, std))
+    parts = [ImageFiles(files[idx], shape, scaling, _decode_image) for idx in (train, val, test)]
+    y = y.astype("int32")
+    desc = f"images {path.name}"
+    return Dataset(
+        parts[0], y[train], parts[1], y[val], parts[2], y[test], names, desc, placement=why
+    )
 
 
 STD_IN_BLOCKS_ABOVE = 64 * 2**20  # bytes; smaller sets keep numpy's own std, bit for bit
@@ -748,15 +859,24 @@ def load_dataset(
     *,
     on_progress: Callable[[int, int], None] | None = None,
     stop: threading.Event | None = None,
+    memory_budget: int | None = None,
 ) -> Dataset:
     """Load, split and (optionally) standardize the project's dataset.
 
     ``on_progress(done, total)`` reports a download (MNIST, Fashion-MNIST and CIFAR-10 the
     first time: bytes), a CSV file's parse (bytes) or an image folder's decoding (images),
     called from this thread; setting ``stop`` cancels them with :class:`LoadStopped`.
+
+    An image folder whose decoded pixels (uint8) take more than ``memory_budget`` bytes
+    (default: :func:`~dropout_studio.engine.images.default_memory_budget`, a quarter of the
+    RAM) is not decoded here: its parts are file lists that training streams a batch at a
+    time (``Dataset.streamed``, ``Dataset.where()`` says so).
     """
+    budget = default_memory_budget() if memory_budget is None else memory_budget
     try:
-        return _load_dataset(spec, seed, project_file, on_progress=on_progress, stop=stop)
+        return _load_dataset(
+            spec, seed, project_file, on_progress=on_progress, stop=stop, budget=budget
+        )
     except MemoryError:  # any step (decode, labels, split) of a set larger than this machine
         raise DataError(
             "the dataset does not fit in this machine's memory: use fewer or smaller samples "
@@ -771,6 +891,7 @@ def _load_dataset(
     *,
     on_progress: Callable[[int, int], None] | None,
     stop: threading.Event | None,
+    budget: int,
 ) -> Dataset:
     task = spec.option("task")
     divide_by = None
@@ -802,6 +923,11 @@ def _load_dataset(
                 height, width, channels = image_options(spec)
             except DataProblem as exc:
                 raise _problem(path, exc) from None
+            streamed = _over_budget(path, height * width * channels, budget)
+            if streamed is not None:
+                classes, why = streamed
+                shape = (height, width, channels)
+                return _split_files(path, classes, shape, spec, seed, why, on_progress, stop)
             x, y, names = load_image_folder(
                 path, height, width, channels, on_progress=on_progress, stop=stop
             )
@@ -817,6 +943,22 @@ def _load_dataset(
             "it into training, validation and test sets"
         )
     return split(x, y, names, spec, seed, desc, divide_by)
+
+
+def _over_budget(path: Path, sample_bytes: int, budget: int) -> tuple[list, str] | None:
+    """(the class folders' files, why) when the decoded pixels would not fit ``budget``."""
+    try:
+        classes = image_folder_files(path)
+    except DataProblem as exc:
+        raise _problem(path, exc) from None
+    size = sample_bytes * sum(len(files) for _, files in classes)
+    if size <= budget:
+        return None
+    why = (
+        f"streamed from disk ({megabytes(size)} of pixels, over the {megabytes(budget)} "
+        "memory budget)"
+    )
+    return classes, why
 
 
 # ---------------------------------------------------------------- previews

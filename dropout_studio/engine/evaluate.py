@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import keras
 import numpy as np
 
-from dropout_studio.engine.data import Dataset
+from dropout_studio.engine.data import Dataset, Features
 
 
 @dataclass
@@ -25,8 +25,10 @@ def confusion_matrix(y_true: np.ndarray, y_pred: np.ndarray, classes: int) -> np
     return matrix
 
 
-def predict(model: keras.Model, x: np.ndarray, chunk: int = 1024) -> np.ndarray:
-    """Inference-mode predictions, eagerly: no tracing, so no long GIL-holding graph build."""
+def predict(model: keras.Model, x: Features, chunk: int = 1024) -> np.ndarray:
+    """Inference-mode predictions, eagerly: no tracing, so no long GIL-holding graph build.
+
+    ``x`` may be an image part kept as uint8 or on disk: each chunk is read as floats."""
     if not len(x):
         return np.zeros((0, *model.output_shape[1:]), dtype="float32")
     parts = [

@@ -70,9 +70,9 @@ class JaxLoop(_LoopBase):
         tail = n - (spe - 1) * bs  # the last batch of an epoch may be smaller
         has_val, keep_best = self.has_val, self.keep_best
         x_int = np.issubdtype(data.x_train.dtype, np.integer)
-        x = _device_arrays(data.x_train, x_int)
+        x = _device_arrays(np.asarray(data.x_train), x_int)  # image parts: scaled floats
         y = _device_arrays(data.y_train, classify)
-        xv, yv, wv = _padded(data.x_val, data.y_val, classify)
+        xv, yv, wv = _padded(np.asarray(data.x_val), data.y_val, classify)
         m_val = max(1, len(data.x_val))
         # Kept on NaN or stop, and for keep_best: every trainable weight and moving statistic.
         kept_nt = [i for i, v in enumerate(model.non_trainable_variables) if "moving" in v.path]
@@ -264,7 +264,7 @@ class JaxLoop(_LoopBase):
         if len(data.x_test):
             # Traced here, compiled on the other core while training runs: the test evaluation
             # is then ready when training ends instead of adding its compile to the run.
-            xt, yt, wt = _padded(data.x_test, data.y_test, classify)
+            xt, yt, wt = _padded(np.asarray(data.x_test), data.y_test, classify)
             m_test = np.float32(len(data.x_test))
             lowered = eval_jit.lower(tv0, ntv0, xt, yt, wt, m_test)
             pool = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="jax-compile")

@@ -27,7 +27,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import keras
 import numpy as np
@@ -36,7 +36,13 @@ from dropout_studio.core.project import Project, data_problems
 from dropout_studio.core.shapes import infer
 from dropout_studio.engine.build import BuildError, build_model
 from dropout_studio.engine.data import DataError, Dataset, Features
-from dropout_studio.engine.images import EVAL_CHUNK_MAX, ImageArray, Scaling, eval_chunk
+from dropout_studio.engine.images import (
+    EVAL_CHUNK_MAX,
+    ImageArray,
+    PixelArray,
+    Scaling,
+    eval_chunk,
+)
 from dropout_studio.engine.layers import RecordingDropout, read_masks
 from dropout_studio.engine.runtime import DeviceError, check_device, on_device
 
@@ -193,6 +199,8 @@ def train(
         chosen = "jax" if backend == "jax" else "fit"
     if chosen == "jax" and backend != "jax":
         chosen = "compiled" if backend == "tensorflow" else "fit"
+    if data.streamed and chosen != "fit":  # read from disk a batch at a time
+        chosen = "streamed" if backend == "tensorflow" else "fit"
     try:
         check_device(project.training.device)
         with on_device(project.training.device):
@@ -223,11 +231,16 @@ def _run(
 ) -> TrainingResult:
     runner: type[_LoopBase]
     compiled: _CompiledStep | None = None
-    if chosen == "compiled":
+    if chosen in ("compiled", "streamed"):
         # Standalone runs build their own step the same way an experiment does.
         compiled = (steps if steps is not None else StepCache()).step_for(project, data, keep_best)
         model = compiled.model
-        runner = _CompiledLoop
+        if chosen == "streamed":
+            from dropout_studio.engine.streamed import StreamedLoop
+
+            runner = StreamedLoop
+        else:
+            runner = _CompiledLoop
     else:
         model = build_model(project.network, project.training.seed)
         if chosen == "jax":
@@ -237,8 +250,7 @@ def _run(
         else:
             runner = _FitLoop
     loop_runner = runner(project, data, model, emit, stop, keep_best)
-    if isinstance(loop_runner, _CompiledLoop):
-        assert compiled is not None
+    if compiled is not None:
         loop_runner.step = compiled
     if log_dir and project.training.tensorboard:
         if keras.backend.backend() == "tensorflow":
@@ -258,6 +270,8 @@ def _run(
 
 
 class _LoopBase:
+    step: _CompiledStep  # the compiled and streamed loops' step, set by _run
+
     def __init__(
         self,
         project: Project,
@@ -316,8 +330,11 @@ class _LoopBase:
                     "epochs": self.epochs,
                     "steps_per_epoch": self.steps_per_epoch,
                     "train_samples": len(self.data.x_train),
+                    "streamed": float(self.data.streamed),
+                    "data_bytes": float(self.data.nbytes),
                 },
-                message=self.data.summary(),
+                # "in memory (123 MB); train …" or "streamed from disk (…); train …"
+                message=f"{self.data.where()}; {self.data.summary()}",
             )
         )
 
@@ -565,6 +582,8 @@ class _CompiledStep:
             if self.stop is not None and self.stop.is_set():
                 raise _TraceStopped()
 
+        self.check_stop = check_stop
+
         def batch_loss(yb: Any, pred: Any) -> tuple[Any, Any]:
             if classify:
                 losses = keras.losses.sparse_categorical_crossentropy(
@@ -721,12 +740,12 @@ class _CompiledStep:
             self.mean.assign(np.asarray(scaling.mean, dtype="float32"))
             self.std.assign(np.asarray(scaling.std, dtype="float32"))
 
-    def streaming(self) -> Any:
+    def streaming(self, x: ImageArray, y: np.ndarray) -> Any:
         """The per-batch functions of a streamed run (see ``engine/streamed.py``), traced once."""
         if self._streaming is None:
             from dropout_studio.engine.streamed import StreamSteps
 
-            self._streaming = StreamSteps(self)
+            self._streaming = StreamSteps(self, x, y)
         return self._streaming
 
     def reset_weights(self, project: Project) -> None:
@@ -768,11 +787,22 @@ class _CompiledStep:
         self.seed = tf.constant(seed % 2**31, dtype=tf.int32)  # an int32 pair for the shuffle
 
 
+def stored_tensor(x: Features) -> Any:
+    """``x`` as the compiled step takes it: uint8 pixels for an in-memory image set (scaled
+    per batch inside the step), the float32 array for anything else."""
+    import tensorflow as tf
+
+    if isinstance(x, PixelArray):
+        return tf.constant(x.pixels)
+    if isinstance(x, ImageArray):  # on disk: read whole (a streamed run never gets here)
+        return tf.constant(x.raw(np.arange(len(x))))
+    return tf.constant(x)
+
+
 class _CompiledLoop(_LoopBase):
     """Many steps per ``tf.function`` call over tensors in memory (TensorFlow backend)."""
 
     loop_name = "compiled"
-    step: _CompiledStep  # set by _run: the model is the step's
 
     def run(self) -> TrainingResult:
         import tensorflow as tf
@@ -781,10 +811,11 @@ class _CompiledLoop(_LoopBase):
         data = self.data
         compiled = self.step
         compiled.reset_loop(self.seed, self.project.training.early_stopping)
+        compiled.set_scaling(data.x_train)
         optimizer = compiled.optimizer
-        x = tf.constant(data.x_train)
+        x = stored_tensor(data.x_train)
         y = tf.constant(data.y_train)
-        xv, yv = tf.constant(data.x_val), tf.constant(data.y_val)
+        xv, yv = stored_tensor(data.x_val), tf.constant(data.y_val)
         n, bs, spe = compiled.n, compiled.bs, compiled.spe
         weights, safe, best = compiled.weights, compiled.safe, compiled.best
         safe_epoch, state, seed = compiled.safe_epoch, compiled.state, compiled.seed
@@ -884,7 +915,7 @@ class _CompiledLoop(_LoopBase):
 
         if not len(self.data.x_test):
             return {}
-        loss, metric = eval_fn(tf.constant(self.data.x_test), tf.constant(self.data.y_test))
+        loss, metric = eval_fn(stored_tensor(self.data.x_test), tf.constant(self.data.y_test))
         return {self.loss_name: float(loss.numpy()), self.metric_name: float(metric.numpy())}
 
 
@@ -945,6 +976,29 @@ class _EventCallback(keras.callbacks.Callback):
             loop.best_weights = self.model.get_weights()
 
 
+class _Batches(keras.utils.PyDataset):
+    """Scaled float batches of an image part, for ``fit`` and ``evaluate``: shuffled every
+    epoch when given a seed, in order otherwise."""
+
+    def __init__(self, x: ImageArray, y: np.ndarray, size: int, seed: int | None = None) -> None:
+        super().__init__()
+        self.x, self.y, self.size = x, y, max(1, size)
+        self.rng = None if seed is None else np.random.default_rng(seed)
+        self.order = np.arange(len(x))
+        self.on_epoch_end()
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.x) / self.size)
+
+    def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        idx = self.order[i * self.size : (i + 1) * self.size]
+        return self.x[idx], self.y[idx]
+
+    def on_epoch_end(self) -> None:
+        if self.rng is not None:
+            self.order = self.rng.permutation(len(self.x))
+
+
 class _FitLoop(_LoopBase):
     loop_name = "fit"
 
@@ -966,7 +1020,16 @@ class _FitLoop(_LoopBase):
             callbacks.append(
                 keras.callbacks.EarlyStopping(patience=self.project.training.early_stopping)
             )
-        if not self.stop.is_set():
+        if not self.stop.is_set() and isinstance(data.x_train, ImageArray):
+            # Images stay compact (or on disk): fit reads scaled batches.
+            model.fit(
+                _Batches(data.x_train, data.y_train, self.batch_size, self.seed),
+                epochs=self.epochs,
+                validation_data=_Batches(cast(ImageArray, data.x_val), data.y_val, 256),
+                verbose=0,
+                callbacks=callbacks,
+            )
+        elif not self.stop.is_set():
             model.fit(
                 data.x_train,
                 data.y_train,
@@ -996,7 +1059,9 @@ class _FitLoop(_LoopBase):
         return self._finish(samples, test, best_test)
 
     def _evaluate(self) -> dict[str, float]:
-        values = self.model.evaluate(
-            self.data.x_test, self.data.y_test, verbose=0, batch_size=2048, return_dict=True
-        )
+        x, y = self.data.x_test, self.data.y_test
+        if isinstance(x, ImageArray):
+            values = self.model.evaluate(_Batches(x, y, 256), verbose=0, return_dict=True)
+        else:
+            values = self.model.evaluate(x, y, verbose=0, batch_size=2048, return_dict=True)
         return {k: float(v) for k, v in values.items() if k in (self.loss_name, self.metric_name)}
