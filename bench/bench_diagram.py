@@ -120,9 +120,18 @@ def measure(app: QApplication, name: str, network: NetworkSpec, size: tuple[int,
     view.close()
 
 
+def _quiet() -> None:
+    from dropout_studio.quiet import quiet_tensorflow
+
+    quiet_tensorflow()  # if anything imports TensorFlow, its start-up lines stay quiet
+
+
 def main() -> None:
+    _quiet()
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--presets", nargs="*", default=["mlp-classic", "cnn-classic"])
+    parser.add_argument(
+        "--presets", nargs="*", default=["mlp-classic", "cnn-classic", "mnist-classic"]
+    )
     parser.add_argument("--size", nargs=2, type=int, default=[1000, 560])
     args = parser.parse_args()
     app = QApplication.instance() or QApplication([])

@@ -281,10 +281,10 @@ class MessageBar(QStatusBar):
         self._timer.timeout.connect(self.clearMessage)
         self._text = ""
 
-    def addPermanentWidget(self, widget: QWidget, stretch: int = 0) -> None:
+    def addPermanentWidget(self, widget: QWidget, stretch: int | None = 0) -> None:
         """Permanent widgets keep their preferred width (a progress bar's text stays whole)."""
         widget.setMinimumWidth(min(widget.maximumWidth(), max(widget.sizeHint().width(), 160)))
-        super().addPermanentWidget(widget, stretch)
+        super().addPermanentWidget(widget, stretch or 0)
 
     def showMessage(self, text: str, timeout: int = 0) -> None:  # type: ignore[override]
         self._text = text
