@@ -37,10 +37,13 @@ class ReadableAxis(pg.AxisItem):
         per_unit = size / (maxVal - minVal)
         room = self._text_room() * 1.3
         kept = [(s, o) for s, o in levels if s * per_unit >= room and (s >= 1 or not self.whole)]
-        if not kept:
+        if not kept:  # wider spacing, as long as one tick stays inside the range
             spacing = levels[0][0]
             while spacing * per_unit < room or (self.whole and spacing < 1):
-                spacing *= 2
+                wider = spacing * 2
+                if math.floor(maxVal / wider) * wider < minVal:
+                    break
+                spacing = wider
             kept = [(spacing, 0)]
         return kept
 

@@ -162,3 +162,11 @@ def test_log_scale_hides_the_gap_it_cannot_show(qtbot):
     assert not plot.show_gap.isEnabled()
     plot.log_y.setChecked(False)
     assert plot.gap_curve.isVisible()
+
+
+def test_a_short_pane_keeps_at_least_one_labelled_tick():
+    from dropout_studio.ui.plot_axes import ReadableAxis
+
+    axis = ReadableAxis("left")
+    ticks = [v for _s, values in axis.tickValues(0.2, 0.9, 40) for v in values]
+    assert any(0.2 <= v <= 0.9 for v in ticks)
