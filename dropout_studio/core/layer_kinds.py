@@ -202,6 +202,7 @@ class Where:
 
     label: str  # "layer 3 (Conv2D)"
     previous: str  # "layer 2 (Input)" or "the input"
+    index: int = 1  # the layer's position in the stack (0 is the Input)
 
 
 def format_shape(shape: Sequence[int | None] | None) -> str:
@@ -334,6 +335,13 @@ def _batch_norm(layer: LayerSpec, shape: Shape, at: Where) -> tuple[Shape, int, 
 
 
 def _embedding(layer: LayerSpec, shape: Shape, at: Where) -> tuple[Shape, int, int]:
+    """Only directly after the Input: an Embedding looks up integer token ids, so the model's
+    input is built as integers, and no other layer outputs token ids."""
+    if at.index != 1:
+        raise LayerError(
+            f"{at.label} must come directly after the Input: it looks up integer token ids, "
+            f"and {at.previous} outputs real numbers; move it to position 2"
+        )
     _need_rank(1, shape, at)
     params = layer.option("input_dim") * layer.option("output_dim")
     return (shape[0], layer.option("output_dim")), params, params

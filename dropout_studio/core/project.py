@@ -179,15 +179,42 @@ class Project:
         return StackReport(report.layers, report.problems + tuple(extra))
 
 
+# Built-in sets whose features are measurements, never whole numbers.
+_REAL_VALUED_BUILTINS = ("iris", "wine", "breast_cancer")
+
+
+def _real_valued(dataset: DatasetSpec) -> str:
+    """Why the dataset's features are real numbers (so no Embedding can take them), or ""."""
+    if dataset.standardize:
+        return "standardize is on, which makes every feature a real number"
+    if dataset.source == "synthetic":
+        return f"the synthetic {dataset.name!r} data are real numbers"
+    if dataset.source == "builtin" and dataset.name in _REAL_VALUED_BUILTINS:
+        return f"the built-in {dataset.name!r} features are real-valued measurements"
+    return ""
+
+
 def data_problems(
     project: Project, report: StackReport, signature: DataSignature | None = None
 ) -> list[Problem]:
     """Problems between stack and data; ``signature`` is given once files are read."""
     signature = signature or known_signature(project.dataset)
     layers = project.network.layers
-    if signature is None or not report.ok or not layers:
+    if not report.ok or not layers:
         return []
     problems: list[Problem] = []
+    if len(layers) > 1 and layers[1].kind == "Embedding":
+        real = _real_valued(project.dataset)
+        if real:
+            problems.append(
+                Problem(
+                    f"layer 2 (Embedding) looks up integer token ids, but {real}: use a CSV or "
+                    "NPZ file of token ids (0 to input_dim − 1) with standardize off",
+                    1,
+                )
+            )
+    if signature is None:
+        return problems
     first = layers[0]
     expected = tuple(signature.input_shape)
     if first.kind == "Input" and tuple(first.option("shape")) != expected:

@@ -286,7 +286,9 @@ def infer(network: NetworkSpec) -> StackReport:
             problems.extend(bad_options)
             if not bad_options and (shape is not None or layer.kind == "Input"):
                 try:
-                    out, params, trainable = info.rule(layer, shape or (), Where(label, previous))
+                    out, params, trainable = info.rule(
+                        layer, shape or (), Where(label, previous, i)
+                    )
                 except LayerError as exc:
                     problems.append(Problem(str(exc), i))
                 else:
@@ -300,6 +302,14 @@ def infer(network: NetworkSpec) -> StackReport:
                     continue
         reports.append(LayerReport(i, layer.kind, None, 0, 0))
         shape = None
+    if len(layers) == 1 and layers[0].kind == "Input":
+        problems.append(
+            Problem(
+                "the stack has only an Input: add at least one layer after it (a Dense layer "
+                "with one unit per class makes the smallest model)",
+                0,
+            )
+        )
     if total > MAX_PARAMETERS:
         problems.append(
             Problem(

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from dropout_studio.core.datasets import DatasetSpec
 from dropout_studio.core.project import load_preset, preset_names
 from dropout_studio.core.shapes import infer
 from dropout_studio.core.spec import DropoutSpec, LayerSpec, NetworkSpec
@@ -165,3 +168,52 @@ def test_without_dropout_removes_every_rate():
     network = load_preset("lstm-sequence").network.without_dropout()
     assert all(not layer.dropout.active for layer in network.layers)
     assert all(layer.input_dropout == layer.recurrent_dropout == 0 for layer in network.layers)
+
+
+def test_a_stack_with_only_an_input_is_a_problem():
+    report = infer(stack(LayerSpec.make("Input", shape=(2,))))
+    assert not report.ok
+    assert "only an Input: add at least one layer" in report.errors[0].message
+
+
+def test_an_input_only_project_fails_check():
+    project = load_preset("mlp-classic")
+    project = replace(project, network=stack(project.network.layers[0]))
+    assert any("only an Input" in p.message for p in project.check().errors)
+
+
+@pytest.mark.parametrize("before", ["Dense", "Flatten"])
+def test_an_embedding_only_follows_the_input(before):
+    layers = [LayerSpec.make("Input", shape=(10,)), LayerSpec.make(before)]
+    layers += [LayerSpec.make("Embedding", input_dim=50, output_dim=8), LayerSpec.make("Flatten")]
+    report = infer(stack(*layers))
+    assert any("must come directly after the Input" in p.message for p in report.errors)
+
+
+def _embedding_project(**dataset):
+    project = load_preset("mlp-classic")
+    return replace(
+        project,
+        network=stack(
+            LayerSpec.make("Input", shape=(2,)),
+            LayerSpec.make("Embedding", input_dim=5, output_dim=2),
+            LayerSpec.make("Flatten"),
+            LayerSpec.make("Dense", units=2, activation="softmax"),
+        ),
+        dataset=DatasetSpec(source="synthetic", name="moons", **dataset),
+    )
+
+
+@pytest.mark.parametrize("standardize", [True, False])
+def test_an_embedding_on_real_valued_data_fails_check(standardize):
+    errors = _embedding_project(standardize=standardize).check().errors
+    assert any("Embedding) looks up integer token ids" in p.message for p in errors)
+
+
+def test_an_embedding_on_integer_data_passes_check(tmp_path):
+    (tmp_path / "tokens.csv").write_text("a,b,label\n" + "1,2,0\n3,4,1\n" * 5)
+    project = replace(
+        _embedding_project(),
+        dataset=DatasetSpec(source="csv", path="tokens.csv", standardize=False),
+    )
+    assert project.check(tmp_path / "p.json").ok

@@ -196,3 +196,9 @@ def test_lambda_layers_are_not_executed_on_load(tmp_path):
     model.save(tmp_path / "lambda.keras")
     with pytest.raises(ImportModelError, match=r"cannot be loaded|Lambda"):
         import_model_file(tmp_path / "lambda.keras")
+
+
+def test_a_model_with_no_layer_after_its_input_is_refused():
+    inputs = keras.Input((4,))
+    with pytest.raises(ImportModelError, match="only an Input"):
+        project_from_model(keras.Model(inputs, inputs), "x")
