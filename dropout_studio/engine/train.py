@@ -23,6 +23,7 @@ the end of the last epoch in the history, or the initial weights if none finishe
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -123,8 +124,21 @@ def _guarded(on_event: EventHandler | None) -> EventHandler:
     return emit
 
 
+# TensorFlow's runtime errors embed a Python trace of where the graph was built ("Graph
+# execution error: Detected at node … defined at (most recent call last): File …"), then the
+# real message, then "[[{{node …}}]] [Op:…]": keep the message and the node, drop the rest.
+_TF_TRACE_LINE = re.compile(r"(Graph execution error:|Detected at node|File \"|\[\[)")
+
+
 def _one_line(exc: BaseException, limit: int = 300) -> str:
-    text = " ".join(str(exc).split()) or type(exc).__name__
+    text = str(exc)
+    if "Graph execution error" in text or '\n  File "' in text:
+        node = re.search(r"Detected at node '?([^\s']+)", text)
+        kept = [line for line in text.splitlines() if not _TF_TRACE_LINE.match(line.strip())]
+        text = re.sub(r"\s*\[Op:[^\]]*\]", "", " ".join(kept))
+        if node and text.strip():
+            text = f"{text.strip()} (at {node.group(1)})"
+    text = " ".join(text.split()) or type(exc).__name__
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
