@@ -11,6 +11,13 @@ every step where the cost per row or per image grows faster than linearly.
 ``load_csv progress`` and ``load_image_folder progress`` load as the window and the CLI do
 (progress reports and a stop flag); ``preview sample …`` is what the dataset panel reads.
 
+``CLI train`` runs ``dropout-studio train --epochs 1`` (an MLP on 64×64×3 images) on each
+folder and on a 50-image folder beside it, in fresh processes: the figure is the peak RSS it
+adds over the 50-image run (goal: ≤ 600 MB at 10,000 images), in memory and streamed from disk
+(``$DROPOUT_STUDIO_MEMORY_BUDGET`` set below the folder's size). ``--huge`` also trains one
+streamed epoch on a 100,000-image folder and reports its peak RSS, the machine's RAM and the
+pages swapped out meanwhile (goal: none).
+
 Run: ``python bench/bench_data.py`` (CSV 10k, 100k, 200k and 1M rows; folders of 1k and 10k
 PNGs), or ``--quick`` (CSV 10k, 100k, 200k; folders of 200 and 1k). Files are generated into a
 temporary folder (``--keep DIR`` keeps them there). These machines are noisy (±15–30 %): compare
@@ -29,7 +36,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -40,6 +49,8 @@ GOAL_CSV_ROWS = 200_000
 GOAL_CSV = (0.5, 400.0)  # seconds, MB added, at GOAL_CSV_ROWS
 GOAL_IMAGES = 10_000
 GOAL_IMAGES_MB = 600.0
+TINY_IMAGES = 50  # the CLI runs' reference folder
+HUGE_IMAGES = 100_000
 NONLINEAR = 1.3  # cost per unit growing by more than this between sizes counts as non-linear
 
 WORKER = r"""
@@ -133,6 +144,89 @@ def measure(what: str, path: Path) -> dict[str, float]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def project_file(root: Path, folder: Path) -> Path:
+    """A project training an MLP for one epoch on ``folder`` (64×64×3, not standardized)."""
+    path = root / f"{folder.name}.json"
+    project = {
+        "format": "dropout-studio-project",
+        "version": 1,
+        "name": folder.name,
+        "dataset": {
+            "source": "images",
+            "path": str(folder),
+            "validation_split": 0.2,
+            "test_split": 0.2,
+            "standardize": False,
+            "channels": 3,
+            "size": [IMAGE_SIDE, IMAGE_SIDE],
+        },
+        "layers": [
+            {"kind": "Input", "shape": [IMAGE_SIDE, IMAGE_SIDE, 3]},
+            {"kind": "Flatten"},
+            {
+                "kind": "Dense",
+                "units": 64,
+                "activation": "relu",
+                "dropout": {"type": "dropout", "rate": 0.5},
+            },
+            {"kind": "Dense", "units": CLASSES, "activation": "softmax"},
+        ],
+        "training": {"batch_size": 64, "epochs": 1, "seed": 0},
+    }
+    path.write_text(json.dumps(project))
+    return path
+
+
+# Runs the CLI as its only child, so RUSAGE_CHILDREN's peak is the CLI's own peak RSS.
+PEAK_OF_CHILD = (
+    "import resource, subprocess, sys\n"
+    "code = subprocess.call(sys.argv[1:])\n"
+    "print('peak_kb', resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, file=sys.stderr)\n"
+    "sys.exit(code)\n"
+)
+
+
+def cli_train(project: Path, budget_mb: float | None = None) -> dict[str, Any]:
+    """One ``dropout-studio train --epochs 1`` in a fresh process: wall seconds, its peak RSS
+    (MB), the pages swapped out meanwhile and which data path the CLI said it used."""
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env.pop("DROPOUT_STUDIO_MEMORY_BUDGET", None)
+    if budget_mb is not None:
+        env["DROPOUT_STUDIO_MEMORY_BUDGET"] = str(budget_mb)
+    out = Path(tempfile.mkdtemp(prefix="bench_run_"))
+    swapped = _swapped_out()
+    start = time.perf_counter()
+    command = [sys.executable, "-m", "dropout_studio.cli", "train", str(project)]
+    command += ["--epochs", "1", "--out", str(out / "run")]
+    done = subprocess.run(
+        [sys.executable, "-c", PEAK_OF_CHILD, *command], env=env, capture_output=True, text=True
+    )
+    seconds = time.perf_counter() - start
+    shutil.rmtree(out, ignore_errors=True)
+    if done.returncode:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
+    lines = done.stderr.splitlines()
+    peak_kb = next(int(line.split()[1]) for line in lines if line.startswith("peak_kb"))
+    data = next((line for line in lines if line.startswith("data:")), "data: ?")
+    return {
+        "seconds": seconds,
+        "peak_mb": peak_kb / 1024,
+        "swapped": _swapped_out() - swapped,
+        "data": data.split(";")[0],
+    }
+
+
+def _swapped_out() -> int:
+    """Pages swapped out since boot (/proc/vmstat), 0 where unknown."""
+    try:
+        for line in Path("/proc/vmstat").read_text().splitlines():
+            if line.startswith("pswpout "):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def run(cases: list[tuple[str, int, Path]], contenders: dict[str, list[str]], repeats: int):
     """Median seconds and MB for every (contender, size), contenders interleaved."""
     samples: dict[tuple[str, int], list[dict[str, float]]] = {}
@@ -187,11 +281,79 @@ def goal(what: str, size: int) -> str:
     return ""
 
 
+def train_report(root: Path, image_sizes: list[int], repeats: int, huge: bool) -> None:
+    """CLI training memory: each folder in memory and streamed, beside the 50-image run."""
+    tiny = root / f"images{TINY_IMAGES}"
+    if not tiny.exists():
+        write_images(tiny, TINY_IMAGES)
+    folders = {n: root / f"images{n}" for n in [TINY_IMAGES, *image_sizes]}
+    runs: dict[tuple[int, str], list[dict[str, Any]]] = {}
+    for _ in range(repeats):  # interleaved, so a busy spell hits every figure alike
+        for n, folder in folders.items():
+            project = project_file(root, folder)
+            runs.setdefault((n, "memory"), []).append(cli_train(project))
+            if n != TINY_IMAGES:
+                budget = 0.5 * n * IMAGE_SIDE * IMAGE_SIDE * 3 / 2**20  # half the pixels
+                runs.setdefault((n, "streamed"), []).append(cli_train(project, budget))
+    peak = {key: statistics.median(r["peak_mb"] for r in value) for key, value in runs.items()}
+    seconds = {key: statistics.median(r["seconds"] for r in value) for key, value in runs.items()}
+    base = peak[(TINY_IMAGES, "memory")]
+    print(f"\nCLI train --epochs 1 (peak RSS of the process; {TINY_IMAGES} images: {base:.0f} MB)")
+    print(
+        f"{'images':>9} {'path':9} {'seconds':>8} {'peak MB':>8} {'added MB':>9}  goal / data line"
+    )
+    for (n, path), value in sorted(runs.items()):
+        if n == TINY_IMAGES:
+            continue
+        added = peak[(n, path)] - base
+        target = GOAL_IMAGES_MB * n / GOAL_IMAGES
+        mark = "" if n == GOAL_IMAGES else " (scaled linearly)"
+        verdict = "met" if added <= target else "NOT MET"
+        print(
+            f"{n:>9,} {path:9} {seconds[(n, path)]:>8.1f} {peak[(n, path)]:>8.0f} {added:>9.0f}  "
+            f"≤ {target:.0f} MB{mark}: {verdict}; {value[-1]['data']}"
+        )
+    for path in ("memory", "streamed"):
+        for small, large in itertools.pairwise(image_sizes):
+            a = (peak[(small, path)] - base) / small
+            b = (peak[(large, path)] - base) / large
+            if a > 0 and b / a > NONLINEAR:
+                print(
+                    f"  not linear: CLI train ({path}) added MB per image grows ×{b / a:.2f} "
+                    f"from {small:,} to {large:,} images"
+                )
+            elif a > 0 and b / a < 1 / NONLINEAR:
+                print(
+                    f"  sub-linear: CLI train ({path}) added MB per image ×{b / a:.2f} from "
+                    f"{small:,} to {large:,} images (fixed costs: tracing, TensorFlow buffers)"
+                )
+    if huge:
+        folder = root / f"images{HUGE_IMAGES}"
+        if not folder.exists():
+            write_images(folder, HUGE_IMAGES)
+        ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**20
+        pixels = HUGE_IMAGES * IMAGE_SIDE * IMAGE_SIDE * 3 / 2**20
+        print(
+            f"\n{HUGE_IMAGES:,} images ({pixels:,.0f} MB of pixels), one epoch, {ram:,.0f} MB RAM"
+        )
+        for name, budget in (("default budget", None), ("streamed", pixels / 2)):
+            result = cli_train(project_file(root, folder), budget)
+            verdict = "met" if result["swapped"] == 0 and result["peak_mb"] < ram else "NOT MET"
+            print(
+                f"  {name:15} {result['seconds']:>5.0f} s, peak RSS {result['peak_mb']:,.0f} MB, "
+                f"{result['swapped']} pages swapped out (goal: none): {verdict}; {result['data']}"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--keep", type=Path, help="generate (and keep) the files here")
+    parser.add_argument(
+        "--huge", action="store_true", help=f"also train on {HUGE_IMAGES:,} images, streamed"
+    )
+    parser.add_argument("--only-train", action="store_true", help="only the CLI training part")
     args = parser.parse_args()
     csv_sizes = [10_000, 100_000, 200_000] + ([] if args.quick else [1_000_000])
     image_sizes = [200, 1_000] if args.quick else [1_000, 10_000]
@@ -199,7 +361,7 @@ def main() -> None:
     root.mkdir(parents=True, exist_ok=True)
     try:
         cases = []
-        for rows in csv_sizes:
+        for rows in [] if args.only_train else csv_sizes:
             path = root / f"rows{rows}.csv"
             if not path.exists():
                 write_csv(path, rows)
@@ -229,16 +391,18 @@ def main() -> None:
             f"{args.repeats} fresh processes each; CSV: {FEATURES} features + label, "
             f"images: {IMAGE_SIDE}×{IMAGE_SIDE}×3 PNG in {CLASSES} classes"
         )
-        results = run(cases, contenders, args.repeats)
-        report("CSV", csv_sizes, contenders["csv"], results, "rows")
-        report("image folders", image_sizes, contenders["images"], results, "images")
-        ratio = [
-            results[("load_csv", n)][0] / results[("pandas.read_csv", n)][0] for n in csv_sizes
-        ]
-        print(
-            "\nload_csv / pandas.read_csv time: "
-            + ", ".join(f"{n:,} rows ×{r:.2f}" for n, r in zip(csv_sizes, ratio))
-        )
+        if not args.only_train:
+            results = run(cases, contenders, args.repeats)
+            report("CSV", csv_sizes, contenders["csv"], results, "rows")
+            report("image folders", image_sizes, contenders["images"], results, "images")
+            ratio = [
+                results[("load_csv", n)][0] / results[("pandas.read_csv", n)][0] for n in csv_sizes
+            ]
+            print(
+                "\nload_csv / pandas.read_csv time: "
+                + ", ".join(f"{n:,} rows ×{r:.2f}" for n, r in zip(csv_sizes, ratio))
+            )
+        train_report(root, image_sizes, args.repeats, args.huge)
     finally:
         if not args.keep:
             shutil.rmtree(root, ignore_errors=True)
