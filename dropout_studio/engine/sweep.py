@@ -26,6 +26,7 @@ from dropout_studio.core.spec import DropoutSpec, LayerSpec
 from dropout_studio.engine.data import Dataset, load_dataset
 from dropout_studio.engine.train import StepCache, train
 
+keras_tuner.src.config.DEBUG = False  # else KerasTuner prints every failed trial's traceback
 STOPPED = "sweep stopped by request"
 METRICS = ("val_loss", "val_loss_std", "val_loss_min", "val_loss_max", "test_loss", "best_epoch")
 
