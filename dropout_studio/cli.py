@@ -411,8 +411,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
     _table, ok = layer_table(project, project_file)
     if not ok:
         raise CliError(f"the stack is not valid: run dropout-studio check {project_file}")
-    if args.seeds < 1:
-        raise CliError(f"--seeds must be at least 1, got {args.seeds}")
     arms = ["dropout", "no dropout"] + [
         a for a in ("l2", "early stopping") if a.replace(" ", "-") in (args.also or [])
     ]
@@ -704,7 +702,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-MAX_COUNT = 1_000_000  # epochs, batch size
+MAX_COUNT = 1_000_000  # epochs, batch size, seeds
+# Every argument that names a file or folder: a NUL in one is refused before any command runs
+# (Python raises ValueError for it deep inside pathlib or os).
+PATH_ARGUMENTS = ("project", "run", "model", "out")
 MAX_SEED = 2**31 - 1
 
 
@@ -718,6 +719,16 @@ def _check_counts(args: argparse.Namespace) -> None:
     seed = getattr(args, "seed", None)
     if seed is not None and not 0 <= seed <= MAX_SEED:
         raise CliError(f"--seed must be from 0 to {MAX_SEED}, got {seed}")
+    seeds = getattr(args, "seeds", None)  # compare and sweep: runs per arm or point
+    if seeds is not None and not 1 <= seeds <= MAX_COUNT:
+        raise CliError(f"--seeds must be from 1 to {MAX_COUNT:,}, got {seeds}")
+    for key in PATH_ARGUMENTS:
+        if key == "out" and args.command == "train":
+            continue  # a run folder it cannot write falls back to a safe one, after training
+        value = getattr(args, key, None)
+        if isinstance(value, str) and "\x00" in value:
+            where = key if key in ("project", "run", "model") else f"--{key}"
+            raise CliError(f"{where} {value!r}: a path cannot contain a NUL character")
 
 
 # Errors that mean "your input is wrong" (exit 2) or "the run or export failed" (exit 1). The

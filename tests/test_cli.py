@@ -390,3 +390,74 @@ def test_train_of_an_invalid_stack_is_one_line_naming_the_problem(tmp_path, caps
     err = one_line_error(capsys)
     assert "remove the Flatten or move it after the convolutions" in err
     assert f"dropout-studio check {path} lists them" in err
+
+
+def _moons_project(folder, **training):
+    data = {
+        "format": "dropout-studio-project",
+        "version": 1,
+        "name": "t",
+        "dataset": {"source": "synthetic", "name": "moons", "samples": 60},
+        "layers": [
+            {"kind": "Input", "shape": [2]},
+            {"kind": "Dense", "units": 64, "activation": "linear", "dropout": {"rate": 0.1}},
+            {"kind": "Dense", "units": 64, "activation": "linear"},
+            {"kind": "Dense", "units": 2, "activation": "softmax"},
+        ],
+        "training": {"epochs": 1, "batch_size": 16, **training},
+    }
+    data["layers"][1]["dropout"]["type"] = "dropout"
+    path = folder / "p.json"
+    path.write_text(json.dumps(data))
+    return path
+
+
+@pytest.mark.parametrize("command", ["sweep", "compare"])
+@pytest.mark.parametrize("seeds", ["0", "-3", "1000001"])
+def test_seeds_out_of_range_are_one_line(tmp_path, capsys, command, seeds):
+    path = _moons_project(tmp_path)
+    assert main([command, str(path), "--out", str(tmp_path / "x"), "--seeds", seeds]) == 2
+    err = capsys.readouterr().err
+    assert (
+        err.strip() == f"dropout-studio {command}: --seeds must be from 1 to 1,000,000, got {seeds}"
+    )
+    assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["code", "{p}", "--out", "a\x00b.py"],
+        ["compare", "{p}", "--out", "a\x00b"],
+        ["sweep", "{p}", "--out", "a\x00b"],
+        ["check", "p\x00.json"],
+        ["export", "run\x00", "--format", "keras"],
+    ],
+    ids=["code", "compare", "sweep", "project", "run"],
+)
+def test_a_nul_in_a_path_is_one_line(tmp_path, capsys, argv):
+    path = _moons_project(tmp_path)
+    assert main([a.replace("{p}", str(path)) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert "a path cannot contain a NUL character" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_keras_tuner_prints_no_traceback_for_a_failed_trial():
+    pytest.importorskip("keras_tuner")
+    import keras_tuner
+
+    import dropout_studio.engine.sweep  # noqa: F401 - sets the flag on import
+
+    assert keras_tuner.src.config.DEBUG is False
+
+
+@pytest.mark.slow
+def test_a_diverging_sweep_is_one_line(tmp_path, capsys):
+    path = _moons_project(tmp_path, optimizer="sgd", learning_rate=10.0)
+    status = main(
+        ["sweep", str(path), "--out", str(tmp_path / "s"), "--seeds", "1", "--rates", "0.5"]
+    )
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    assert status in (0, 2)

@@ -103,46 +103,66 @@ def read_history_csv(path: Path) -> list[dict[str, float]]:
 def _history(path: Path) -> tuple[dict[str, float], ...]:
     try:
         return tuple(read_history_csv(path))
-    except (OSError, ValueError):
+    except (OSError, ValueError, TypeError, csv.Error):  # TypeError: a row with extra cells
         return ()
 
 
+def _json_object(path: Path) -> dict[str, Any]:
+    """The JSON object in ``path``, or {} when it is missing, malformed or not an object."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _object(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _number(value: Any) -> str:
+    """A number as a run list shows it; "?" for anything a hand-edited file may hold instead."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return "?"
+    if isinstance(value, int) and abs(value) >= 10**15:
+        return f"{value:.3g}"  # not thousands of digits
+    return f"{value:g}"
+
+
 def _settings(snapshot: dict[str, Any]) -> str:
-    training = snapshot.get("training", {})
-    rates = [
-        layer.get("dropout", {}).get("rate")
-        for layer in snapshot.get("layers", [])
-        if isinstance(layer, dict) and layer.get("dropout")
-    ]
-    drop = "no dropout" if not rates else "dropout " + "/".join(f"{r:g}" for r in rates)
-    size = snapshot.get("dataset", {}).get("train_size") or "all"
+    """One line of a run's key settings from its ``project.json``, whatever that file holds (a
+    run folder is the user's: anything there may have been edited or truncated)."""
+    training = _object(snapshot.get("training"))
+    layers = snapshot.get("layers")
+    layers = (
+        [layer for layer in layers if isinstance(layer, dict)] if isinstance(layers, list) else []
+    )
+    rates = [_object(layer["dropout"]).get("rate") for layer in layers if layer.get("dropout")]
+    drop = "no dropout" if not rates else "dropout " + "/".join(_number(r) for r in rates)
+    size = _object(snapshot.get("dataset")).get("train_size")
     return (
-        f"{drop} · {training.get('epochs', '?')} epochs · seed {training.get('seed', '?')}"
-        f" · train size {size}"
+        f"{drop} · {_number(training.get('epochs'))} epochs · seed "
+        f"{_number(training.get('seed'))} · train size {'all' if size is None else _number(size)}"
     )
 
 
 def read_run(folder: Path) -> RunRecord | None:
     """A run folder's record, or None when the folder is not a complete run."""
     history_file = folder / "history.csv"
-    if not history_file.exists():
+    try:
+        created = datetime.fromtimestamp(history_file.stat().st_mtime)
+    except (OSError, ValueError, OverflowError):
         return None
-    try:
-        summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        summary = {}
-    try:
-        snapshot = json.loads((folder / "project.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        snapshot = {}
+    summary = _json_object(folder / "summary.json")
     history = _history(history_file)
-    best = min((row.get("val_loss", math.inf) for row in history), default=math.inf)
+    losses = [row.get("val_loss", math.inf) for row in history]
+    best = min((v for v in losses if isinstance(v, float | int)), default=math.inf)
     return RunRecord(
         folder,
         folder.name,
-        datetime.fromtimestamp(history_file.stat().st_mtime),
+        created,
         str(summary.get("status", "?")),
-        _settings(snapshot),
+        _settings(_json_object(folder / "project.json")),
         best if math.isfinite(best) else math.nan,
         history,
     )
@@ -150,9 +170,11 @@ def read_run(folder: Path) -> RunRecord | None:
 
 def list_runs(folder: Path) -> list[RunRecord]:
     """Every run under ``folder``, newest first (sweep and compare folders are skipped)."""
-    if not folder.is_dir():
+    try:
+        children = [child for child in folder.iterdir() if child.is_dir()]
+    except OSError:  # missing, not a folder, or unreadable
         return []
-    records = [read_run(child) for child in folder.iterdir() if child.is_dir()]
+    records = [read_run(child) for child in children]
     return sorted((r for r in records if r is not None), key=lambda r: r.created, reverse=True)
 
 

@@ -115,3 +115,47 @@ def test_rename_refuses_unsafe_names(tmp_path, name):
     with pytest.raises(ValueError, match="cannot be a folder name"):
         rename_run(record, name)
     assert [r.name for r in list_runs(tmp_path)] == ["a"]
+
+
+@pytest.mark.parametrize(
+    "project_text",
+    [
+        json.dumps({"layers": [{"dropout": {"rate": "x"}}], "training": {"epochs": "5"}}),
+        json.dumps({"layers": [{"dropout": [1]}, 3, None], "training": [], "dataset": 7}),
+        json.dumps({"layers": {"a": 1}, "training": {"seed": 10**4000 // 10**3990}}),
+        json.dumps({"layers": [{"dropout": {"rate": True}}], "dataset": {"train_size": [1]}}),
+        json.dumps([1, 2]),
+        "[" * 100_000,
+        "{",
+        "\x00\xff",
+    ],
+)
+def test_a_malformed_run_is_listed_with_unknown_settings(tmp_path, project_text):
+    run = make_run(tmp_path, "a", [0.9, 0.5])
+    (run / "project.json").write_text(project_text, errors="surrogateescape")
+    (record,) = list_runs(tmp_path)
+    assert record.best_val_loss == 0.5
+    assert "?" in record.settings or "no dropout" in record.settings
+
+
+@pytest.mark.parametrize(
+    ("summary", "history"),
+    [
+        ("[1]", "epoch,loss,val_loss\n0,1,0.5,extra,cells\n"),
+        ("[" * 100_000, "epoch,val_loss\nx,y\n"),
+        ('{"status": null}', "\xff\xfe"),
+        ("", '"unterminated\n'),
+    ],
+)
+def test_a_malformed_summary_or_history_does_not_stop_the_list(tmp_path, summary, history):
+    run = make_run(tmp_path, "a", [0.9])
+    (run / "summary.json").write_text(summary)
+    (run / "history.csv").write_text(history, errors="surrogateescape")
+    (record,) = list_runs(tmp_path)
+    assert record.name == "a"
+
+
+def test_a_missing_or_unreadable_runs_folder_lists_nothing(tmp_path):
+    assert list_runs(tmp_path / "missing") == []
+    (tmp_path / "file").write_text("x")
+    assert list_runs(tmp_path / "file") == []
