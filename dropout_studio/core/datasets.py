@@ -201,6 +201,10 @@ def options_of(source: str, name: str) -> tuple[str, ...]:
     return SOURCE_OPTIONS.get(source, ()) + extra
 
 
+def _frozen(value: Any) -> Any:
+    return tuple(_frozen(v) for v in value) if isinstance(value, list | tuple) else value
+
+
 @dataclass(frozen=True)
 class DatasetSpec:
     """Where the data comes from and how it is split.
@@ -218,6 +222,15 @@ class DatasetSpec:
     standardize: bool = True
     label_column: str | None = None
     options: tuple[tuple[str, Any], ...] = field(default_factory=tuple)
+
+    def __post_init__(self) -> None:
+        # One form however the spec was built: sorted by name, lists as tuples, as the loader
+        # reads them, so a save/load round trip gives an equal spec.
+        try:
+            options = tuple(sorted((k, _frozen(v)) for k, v in dict(self.options).items()))
+        except (TypeError, ValueError):
+            return  # not (name, value) pairs: left for check() to report
+        object.__setattr__(self, "options", options)
 
     def option(self, key: str, default: Any = None) -> Any:
         return dict(self.options).get(key, default)

@@ -151,6 +151,17 @@ class LayerSpec:
     recurrent_dropout: float = 0.0
     l2: float = 0.0
 
+    def __post_init__(self) -> None:
+        # Options in one canonical form however the layer was built (``LayerSpec("Dense",
+        # (("units", 64),))`` included): sorted, frozen, defaults left out. A save/load round
+        # trip then gives an equal layer. Options that are not (name, value) pairs stay as
+        # they are, for check() to report.
+        try:
+            options = _normalized(self.kind, dict(self.options))
+        except (TypeError, ValueError):
+            return
+        object.__setattr__(self, "options", options)
+
     @classmethod
     def make(cls, kind: str, dropout: DropoutSpec = NO_DROPOUT, **options: Any) -> LayerSpec:
         """Build a layer from keyword options; RNN dropouts and l2 are recognised by name."""
