@@ -55,6 +55,7 @@ from dropout_studio.engine.images import (
     ImageFiles,
     PixelArray,
     Scaling,
+    aligned_empty,
     default_memory_budget,
     image_mean_std,
     megabytes,
@@ -789,18 +790,23 @@ def split(
     return Dataset(x_train, y[train], x_val, y[val], x_test, y[test], names, description)
 
 
-def _split_files(
+def _image_folder(
     path: Path,
-    classes: list[tuple[str, list[Path]]],
     shape: tuple[int, int, int],
     spec: DatasetSpec,
     seed: int,
-    why: str,
+    budget: int,
     on_progress: Progress | None,
     stop: threading.Event | None,
 ) -> Dataset:
-    """An image folder left on disk: the same parts as :func:`split` would give, as
-    :class:`ImageFiles`; standardizing reads the training images once, here."""
+    """An image folder split by its labels before any image is decoded (the parts
+    :func:`split` gives the whole decoded set), then each part decoded into its own uint8
+    array, or, when the pixels exceed ``budget``, left on disk as :class:`ImageFiles`. The
+    whole set is never held twice; standardizing reads a streamed training part once, here."""
+    try:
+        classes = image_folder_files(path)
+    except DataProblem as exc:
+        raise _problem(path, exc) from None
     names = [name for name, _ in classes]
     files = np.array([str(f) for _, group in classes for f in group])
     y = np.concatenate(
@@ -811,24 +817,51 @@ def _split_files(
             f"the dataset has only {len(files)} samples; at least 5 are needed to split "
             "it into training, validation and test sets"
         )
-    train, val, test = split_indices(y, spec, seed, True)
+    indices = split_indices(y, spec, seed, True)
+    size = len(files) * int(np.prod(shape))
+    streamed = size > budget
+    total = len(indices[0]) if streamed else len(files)
+    every = max(1, total // 100)
+
+    def on_read(done: int) -> None:
+        if stop is not None and stop.is_set():
+            raise _stopped(path)
+        if on_progress is not None and (done % every == 0 or done == total):
+            on_progress(done, total)
+
+    if stop is not None and stop.is_set():
+        raise _stopped(path)
+    parts: list[ImageArray] = [
+        ImageFiles(files[idx], shape, Scaling(255.0), _decode_image) for idx in indices
+    ]
+    if not streamed:
+        done = 0
+        decoded: list[ImageArray] = []
+        for part in parts:
+            pixels = aligned_empty((len(part), *shape))
+            for i in range(len(part)):
+                pixels[i] = part.raw(np.array([i]))[0]
+                done += 1
+                on_read(done)
+            decoded.append(PixelArray(pixels, part.scaling))
+        parts = decoded
     scaling = Scaling(255.0)
     if spec.standardize:
-
-        def on_block(done: int) -> None:
-            if stop is not None and stop.is_set():
-                raise _stopped(path)
-            if on_progress is not None:
-                on_progress(done, len(train))
-
-        every = ImageFiles(files[train], shape, scaling, _decode_image)
-        mean, std = image_mean_std(every, 255.0, STD_IN_BLOCKS_ABOVE, on_block=on_block)
+        watched = on_read if streamed else None  # in memory: a pass over arrays, fast
+        mean, std = image_mean_std(parts[0], 255.0, STD_IN_BLOCKS_ABOVE, on_block=watched)
         scaling = Scaling(255.0, mean, np.where(std < 1e-6, 1.0, std))
-    parts = [ImageFiles(files[idx], shape, scaling, _decode_image) for idx in (train, val, test)]
+    for part in parts:
+        part.scaling = scaling
+    why = ""
+    if streamed:
+        why = (
+            f"streamed from disk ({megabytes(size)} of pixels, over the {megabytes(budget)} "
+            "memory budget)"
+        )
     y = y.astype("int32")
-    desc = f"images {path.name}"
+    train, val, test = indices
     return Dataset(
-        parts[0], y[train], parts[1], y[val], parts[2], y[test], names, desc, placement=why
+        parts[0], y[train], parts[1], y[val], parts[2], y[test], names, f"images {path.name}", why
     )
 
 
@@ -923,15 +956,8 @@ def _load_dataset(
                 height, width, channels = image_options(spec)
             except DataProblem as exc:
                 raise _problem(path, exc) from None
-            streamed = _over_budget(path, height * width * channels, budget)
-            if streamed is not None:
-                classes, why = streamed
-                shape = (height, width, channels)
-                return _split_files(path, classes, shape, spec, seed, why, on_progress, stop)
-            x, y, names = load_image_folder(
-                path, height, width, channels, on_progress=on_progress, stop=stop
-            )
-            divide_by = 255.0
+            shape = (height, width, channels)
+            return _image_folder(path, shape, spec, seed, budget, on_progress, stop)
         else:
             raise DataError(f"unknown dataset source {spec.source!r}")
         if stop is not None and stop.is_set():  # set after the last check inside the loader
@@ -943,22 +969,6 @@ def _load_dataset(
             "it into training, validation and test sets"
         )
     return split(x, y, names, spec, seed, desc, divide_by)
-
-
-def _over_budget(path: Path, sample_bytes: int, budget: int) -> tuple[list, str] | None:
-    """(the class folders' files, why) when the decoded pixels would not fit ``budget``."""
-    try:
-        classes = image_folder_files(path)
-    except DataProblem as exc:
-        raise _problem(path, exc) from None
-    size = sample_bytes * sum(len(files) for _, files in classes)
-    if size <= budget:
-        return None
-    why = (
-        f"streamed from disk ({megabytes(size)} of pixels, over the {megabytes(budget)} "
-        "memory budget)"
-    )
-    return classes, why
 
 
 # ---------------------------------------------------------------- previews

@@ -44,6 +44,15 @@ def default_memory_budget() -> int:
         return 4 * 2**30
 
 
+def aligned_empty(shape: tuple[int, ...], align: int = 64) -> np.ndarray:
+    """An uninitialized uint8 array whose data starts on an ``align``-byte boundary: TensorFlow
+    can then use it as a tensor without copying it (see ``train.stored_tensor``)."""
+    n = int(np.prod(shape, dtype=np.int64))
+    buffer = np.empty(n + align, dtype="uint8")
+    offset = (-buffer.ctypes.data) % align
+    return buffer[offset : offset + n].reshape(shape)
+
+
 def megabytes(n: int) -> str:
     return f"{n / 2**20:,.0f} MB"
 

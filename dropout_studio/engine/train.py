@@ -807,7 +807,13 @@ def stored_tensor(x: Features) -> Any:
     import tensorflow as tf
 
     if isinstance(x, PixelArray):
-        return tf.constant(x.pixels)
+        pixels = x.pixels
+        aligned = pixels.flags.c_contiguous and pixels.ctypes.data % 64 == 0
+        if aligned and not tf.config.list_logical_devices("GPU"):
+            # Shared, not copied: tf.constant would add a second copy of the set (or two,
+            # for an unaligned array). On a GPU the step wants its own device copy.
+            return tf.experimental.dlpack.from_dlpack(pixels.__dlpack__())
+        return tf.constant(pixels)
     if isinstance(x, ImageArray):  # on disk: read whole (a streamed run never gets here)
         return tf.constant(x.raw(np.arange(len(x))))
     return tf.constant(x)
