@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from dropout_studio.ui.plot_axes import fit_legend_row, legend_above, readable_plot
+from dropout_studio.ui.plot_axes import fit_legend_row, legend_above, readable_plot, reset_view
 from dropout_studio.ui.words import IconMessage, count
 
 COMPARE_INTRO = (
@@ -200,7 +200,8 @@ class CompareView(QWidget):
 
     def clear(self) -> None:
         self.runs = {}
-        self.plot.clear()
+        self._draw()  # no curves, no legend entries
+        reset_view(self.plot, (1, 10), (0, 1))
         self.table.setRowCount(0)
         self.table.setColumnCount(0)
         self.status.setText(COMPARE_INTRO)
@@ -320,7 +321,8 @@ class SweepView(QWidget):
     def clear(self) -> None:
         """Another project: no points, and none of the last sweep's words."""
         self.rows = []
-        self.plot.clear()
+        self._draw()  # no points, no legend entries
+        reset_view(self.plot, (0, 1), (0, 1))
         self.table.setRowCount(0)
         self.status.setText(SWEEP_INTRO)
 

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 
 from dropout_studio.ui.inside_analysis import InsideReport, _first_layer_picture, analyse
 from dropout_studio.ui.inside_pictures import feature_picture, pad_rows
+from dropout_studio.ui.plot_axes import reset_view
 
 __all__ = ["InsideReport", "InsideView", "_first_layer_picture", "analyse"]
 
@@ -34,6 +35,14 @@ MIN_PLOT_HEIGHT = 100
 # two-row layout's minimum stays below it, so the choice never flips back and forth.
 COMPACT_BELOW = 520
 TABLE_HEADER = ["layer", "zeros", "mean", "zeros, twin", "mean, twin"]
+# Short titles (a 300 px tab has room for one line); the details are in the tooltips.
+TITLES = {
+    "mc": "MC dropout: mean ± std per output",
+    "map": "uncertainty over the input plane",
+    "corr": "|correlation| between units",
+    "feature": "first-layer features",
+}
+TWIN = " · run | twin"
 
 
 class _Plot(pg.PlotWidget):
@@ -96,10 +105,18 @@ class InsideView(QWidget):
         self.map_plot = _Plot()
         self.corr_plot = _Plot()
         self.feature_plot = _Plot()
-        self.mc_panel = _Panel("Monte Carlo dropout: mean ± std of each output", self.mc_plot)
-        self.map_panel = _Panel("predictive uncertainty over the input plane", self.map_plot)
-        self.corr_panel = _Panel("unit correlations (this run | twin)", self.corr_plot)
-        self.feature_panel = _Panel("first-layer features (this run | twin)", self.feature_plot)
+        self.mc_panel = _Panel(TITLES["mc"], self.mc_plot)
+        self.map_panel = _Panel(TITLES["map"], self.map_plot)
+        self.corr_panel = _Panel(TITLES["corr"], self.corr_plot)
+        self.feature_panel = _Panel(TITLES["feature"], self.feature_plot)
+        self.mc_panel.setToolTip("Monte Carlo dropout: dropout stays on while predicting")
+        self.corr_panel.setToolTip(
+            "Absolute correlation between the units' activations; left this run, right the "
+            "twin trained without dropout"
+        )
+        self.feature_panel.setToolTip(
+            "Each first-layer unit's weights; left this run, right the twin without dropout"
+        )
         for plot in (self.mc_plot, self.map_plot, self.corr_plot, self.feature_plot):
             plot.setBackground(self.palette().base().color())
             plot.setMinimumHeight(MIN_PLOT_HEIGHT)
@@ -190,6 +207,12 @@ class InsideView(QWidget):
         self.report = None
         for plot in (self.mc_plot, self.map_plot, self.corr_plot, self.feature_plot):
             plot.clear()
+        for panel, key in zip(
+            (self.mc_panel, self.map_panel, self.corr_panel, self.feature_panel), TITLES
+        ):
+            panel.title.setText(TITLES[key])  # nothing named after the old model's layers
+        self.mc_plot.getAxis("bottom").setTicks(None)  # nor its classes
+        reset_view(self.mc_plot, (-0.5, 1.5), (0, 1))
         self.table.setRowCount(0)
         self.table.setColumnCount(3)
         self.table.setHorizontalHeaderLabels(TABLE_HEADER[:3])
@@ -224,9 +247,7 @@ class InsideView(QWidget):
         self.mc_plot.addItem(pg.ErrorBarItem(x=x, y=r.mc_mean, height=2 * r.mc_std, beam=0.3))
         names = r.class_names or (["prediction"] if len(x) == 1 else [])
         self.mc_plot.getAxis("bottom").setTicks([list(enumerate(names))] if names else None)
-        self.mc_panel.title.setText(
-            f"Monte Carlo dropout on test sample {r.sample_index}: mean ± std of each output"
-        )
+        self.mc_panel.title.setText(f"MC dropout, test sample {r.sample_index}: mean ± std")
 
     def _draw_map(self) -> None:
         r = self.report
@@ -241,25 +262,33 @@ class InsideView(QWidget):
         image.setColorMap(pg.colormap.get("viridis"))
         self.map_plot.addItem(image)
         self.map_plot.autoRange()
-        self.map_panel.title.setText("predictive entropy over the input plane (bright = unsure)")
+        self.map_panel.title.setText("predictive entropy (bright = unsure)")
 
     def _draw_pairs(self) -> None:
         r = self.report
         assert r is not None
         layer = self._label(r.layer)
-        twin = " | twin without dropout" if r.twin_correlations is not None else ""
-        self.corr_panel.title.setText(f"|correlation| between units of {layer} (this run{twin})")
+        twin = TWIN if r.twin_correlations is not None else ""
+        self.corr_panel.title.setText(f"|correlation|, {layer}{twin}")
         weights = r.features is not None and r.features.ndim == 2
         self.feature_panel.title.setText(
             (
-                f"first-layer weights of {self._label(r.feature_layer)}, one row per unit; "
-                "its inputs are not an image"
+                f"weights of {self._label(r.feature_layer)}, a row per unit"
                 if weights
-                else "first-layer features: each unit's weights as an image"
+                else "first-layer features"
             )
-            + (" (this run | twin)" if r.twin_features is not None else "")
+            + (TWIN if r.twin_features is not None else "")
             if r.features is not None
-            else "first-layer features: this model has no Dense or convolution layer to show"
+            else "first-layer features: none (no Dense or convolution layer)"
+        )
+        self.feature_panel.setToolTip(
+            "Each first-layer unit's weights"
+            + (", one row per unit: its inputs are not an image" if weights else " as an image")
+            + (
+                "; left this run, right the twin without dropout"
+                if r.twin_features is not None
+                else ""
+            )
         )
         for plot, mine, twin_values in (
             (self.corr_plot, r.correlations, r.twin_correlations),

@@ -144,3 +144,11 @@ def fit_legend_row(plot: pg.PlotWidget) -> None:
     legend.updateSize()
     height = legend.layout.preferredHeight() + 4 if legend.items else 0
     item.layout.setRowFixedHeight(0, height)
+    legend.setVisible(bool(legend.items))  # no empty box where a legend was
+
+
+def reset_view(plot: pg.PlotWidget, x: tuple[float, float], y: tuple[float, float]) -> None:
+    """An emptied plot shows ``x`` × ``y``, not the last data's range (pyqtgraph keeps it when
+    nothing is left to fit); the next data is auto-ranged again."""
+    plot.getPlotItem().getViewBox().setRange(xRange=x, yRange=y, padding=0.02)
+    plot.enableAutoRange()
