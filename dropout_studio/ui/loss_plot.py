@@ -11,8 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QFont, QResizeEvent
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QFont, QFontMetricsF, QResizeEvent
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from dropout_studio.core.runs import write_history_csv
@@ -66,12 +66,15 @@ class LossPlot(QWidget):
         self.metric_plot.setBackground(base)
         self.metric_plot.setMinimumHeight(90)
         self.metric_plot.setMaximumHeight(220)
-        self.metric_plot.setLabel("left", "accuracy")
+        self.metric_plot.setLabel("left", "metric")
         self.metric_plot.setLabel("bottom", EPOCH_LABEL)
         self.metric_plot.showGrid(x=True, y=True, alpha=0.2)
         self.metric_plot.setXLink(self.loss_plot)
         self.train_metric = self.metric_plot.plot(pen=TRAIN_PEN)
         self.val_metric = self.metric_plot.plot(pen=VAL_PEN)
+        self.metric_name = "metric"
+        self.presenting = False
+        self.metric_plot.installEventFilter(self)
 
         self.log_y = QCheckBox("log scale")
         self.log_y.setToolTip("Show the loss on a logarithmic axis")
@@ -108,8 +111,36 @@ class LossPlot(QWidget):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         """The accuracy pane takes at most a third of the height: the loss pane stays larger."""
-        self.metric_plot.setMaximumHeight(max(90, min(220, event.size().height() // 3)))
+        self._share_height(event.size().height())
         super().resizeEvent(event)
+
+    def _share_height(self, height: int) -> None:
+        """On a projector the loss pane shows no epoch ticks of its own (the pane below, on
+        the same x range, does): the metric pane may take up to 40 % for its larger fonts."""
+        share = max(90, min(220, height * 2 // 5 if self.presenting else height // 3))
+        self.metric_plot.setMaximumHeight(share)
+        self.metric_plot.setMinimumHeight(share if self.presenting else 90)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.metric_plot and event.type() == QEvent.Type.Resize:
+            self._fit_metric_title()
+        return super().eventFilter(watched, event)
+
+    def _fit_metric_title(self) -> None:
+        """A pane too short for the rotated axis title (a projector's font on a laptop) shows
+        the metric's name as one horizontal line above the data instead: never cut."""
+        left, bottom = self.metric_plot.getAxis("left"), self.metric_plot.getAxis("bottom")
+        title = QFontMetricsF(left.label.font())
+        ticks = QFontMetricsF(bottom.style.get("tickFont") or self.font())
+        axis = ticks.height() + QFontMetricsF(bottom.label.font()).height() + 16
+        room = self.metric_plot.height() - axis
+        self.metric_plot.setLabel("left", self.metric_name)
+        if title.horizontalAdvance(self.metric_name) + 12 <= room:
+            self.metric_plot.setTitle(None)
+            return
+        left.showLabel(False)
+        size = left.label.font().pointSizeF()
+        self.metric_plot.setTitle(self.metric_name, size=f"{size:g}pt", justify="left")
 
     def set_presentation(self, on: bool, font: QFont | None = None) -> None:
         """Larger legend, tick labels and axis titles (``font``, else 14 pt) for a projector."""
@@ -124,7 +155,13 @@ class LossPlot(QWidget):
             for side in ("left", "bottom"):
                 plot.getAxis(side).setStyle(tickFont=chosen)
                 plot.getAxis(side).label.setFont(chosen)
+        # the pane below carries the epoch axis title; on a projector the loss needs the room
+        self.presenting = on
+        self.loss_plot.getAxis("bottom").showLabel(not on)
+        self.loss_plot.getAxis("bottom").setStyle(showValues=not on)
+        self._share_height(self.height())
         fit_legend_row(self.loss_plot)
+        self._fit_metric_title()
 
     def _show_in_legend(self, curve: pg.PlotDataItem, name: str, on: bool) -> None:
         """Hidden curves leave the legend (pyqtgraph would draw a crossed-out eye instead)."""
@@ -214,7 +251,10 @@ class LossPlot(QWidget):
             self.batch_curve.setData([], [])
         metric = "accuracy" if any("accuracy" in r for r in self.rows) else "mae"
         # before the first epoch nothing says which metric the project has
-        self.metric_plot.setLabel("left", metric if self.rows else "metric")
+        name = metric if self.rows else "metric"
+        if name != self.metric_name:
+            self.metric_name = name
+            self._fit_metric_title()
         self.train_metric.setData(epochs, self._column(metric))
         self.val_metric.setData(epochs, self._column("val_" + metric))
         if len(val) and np.isfinite(val).any():

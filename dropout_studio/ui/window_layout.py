@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QRect, QSize, Qt, QTimer
+from PySide6.QtCore import QByteArray, QEvent, QRect, QSize, Qt, QTimer
 from PySide6.QtGui import QGuiApplication, QPainter
 from PySide6.QtWidgets import (
     QFrame,
     QLabel,
     QMainWindow,
+    QProgressBar,
     QScrollArea,
     QSizePolicy,
     QSplitter,
@@ -29,6 +30,7 @@ from PySide6.QtWidgets import (
 # What a window manager's frame usually adds before the window is mapped (title bar, borders).
 FRAME_ALLOWANCE = QSize(16, 40)
 PREFERRED = QSize(1500, 900)
+PROGRESS_TEXT = "epoch 200/200 · batch 999 · 999 s left"
 
 
 class Page(QWidget):
@@ -282,9 +284,24 @@ class MessageBar(QStatusBar):
         self._text = ""
 
     def addPermanentWidget(self, widget: QWidget, stretch: int | None = 0) -> None:
-        """Permanent widgets keep their preferred width (a progress bar's text stays whole)."""
-        widget.setMinimumWidth(min(widget.maximumWidth(), max(widget.sizeHint().width(), 160)))
+        """Permanent widgets keep their preferred width; a progress bar is as wide as its
+        longest text ("epoch 200/200 · batch 999 · 999 s left"), on one line."""
+        self._fit_permanent(widget)
         super().addPermanentWidget(widget, stretch or 0)
+
+    @staticmethod
+    def _fit_permanent(widget: QWidget) -> None:
+        if isinstance(widget, QProgressBar):
+            widget.setFixedWidth(widget.fontMetrics().horizontalAdvance(PROGRESS_TEXT) + 24)
+        else:
+            widget.setMinimumWidth(min(widget.maximumWidth(), max(widget.sizeHint().width(), 160)))
+
+    def changeEvent(self, event: QEvent) -> None:
+        """A projector's font: the progress bar grows with its text."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            for bar in self.findChildren(QProgressBar):
+                self._fit_permanent(bar)
 
     def showMessage(self, text: str, timeout: int = 0) -> None:  # type: ignore[override]
         self._text = text
