@@ -191,3 +191,23 @@ def test_inside_fits_a_short_tab_without_scrolling(qtbot, tab):
     for panel in (view.mc_panel, view.corr_panel, view.feature_panel):
         assert panel.plot.height() >= 100
         assert view.rect().contains(panel.geometry())
+
+
+@pytest.mark.parametrize("tab", [(717, 380), (1000, 380)])
+def test_inside_plots_use_a_380px_tab(qtbot, tab):
+    """Short titles (one or two lines): the plots get the height, not the words."""
+    from dropout_studio.ui.window_layout import scrolled
+
+    view = InsideView()
+    area = scrolled(view)
+    qtbot.addWidget(area)
+    area.resize(*tab)
+    area.show()
+    qtbot.waitExposed(area)
+    view.show_report(_report(np.random.default_rng(1).random((64, 32, 32))))
+    qtbot.waitUntil(lambda: _titles_fit(view))
+    line = view.mc_panel.title.fontMetrics().lineSpacing()
+    for panel in (view.mc_panel, view.corr_panel, view.feature_panel):
+        qtbot.waitUntil(lambda panel=panel: panel.plot.height() >= 200)
+        assert panel.title.height() <= 3 * line + 2, panel.title.text()
+        assert len(panel.title.text()) <= 50
