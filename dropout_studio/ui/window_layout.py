@@ -89,6 +89,14 @@ class PageTabs(QTabWidget):
     def add_page(self, widget: QWidget, title: str, index: int = -1) -> int:
         return self.insertTab(index, scrolled(widget), title)
 
+    def tabInserted(self, index: int) -> None:
+        """A tab added later (the demo's) widens the window's side tabs so that every tab
+        title shows, without scroll arrows."""
+        super().tabInserted(index)
+        window = self.window()
+        if getattr(window, "side_tabs", None) is self and window.isVisible():
+            QTimer.singleShot(0, lambda: fit_side(window))
+
     def indexOf(self, widget: QWidget) -> int:  # type: ignore[override]
         for i in range(self.count()):
             page = self.widget(i)
@@ -129,6 +137,7 @@ def side_minimum(tabs: QTabWidget) -> int:
         if isinstance(area, QScrollArea):
             extra = area.verticalScrollBar().sizeHint().width() + 2 * area.frameWidth()
         widest = max(widest, page.minimumSizeHint().width() + extra)
+    widest = max(widest, tabs.tabBar().sizeHint().width())
     return widest + 2 * tabs.style().pixelMetric(tabs.style().PixelMetric.PM_DefaultFrameWidth)
 
 

@@ -70,6 +70,10 @@ PROBE = textwrap.dedent(
         "progress_one_line": w.progress.width() >= w.progress.fontMetrics().horizontalAdvance(
             "epoch 200/200 · batch 999 · 999 s left"),
     }
+    w.demos.start_demo(0); settle()  # five side tabs, in presentation mode's font
+    bar = w.side_tabs.tabBar()
+    out["demo_tabs"] = [bar.width(), bar.sizeHint().width()]
+    out["demo_diagram"] = list(w.diagram.size().toTuple())
     w.close()
     print("RESULT " + json.dumps(out))
     """
@@ -107,3 +111,7 @@ def test_presentation_mode_on_a_laptop_cuts_nothing(tmp_path):
     assert result["progress_one_line"]
     assert result["label_room"] >= 40, result  # room for a curve in both panes
     assert result["loss_data"] >= 80, result
+    bar, wanted = result["demo_tabs"]
+    assert bar >= wanted, result  # every side tab's title shows, no scroll arrows
+    assert result["demo_diagram"][0] >= 500, result
+    assert result["demo_diagram"][1] >= 300, result
