@@ -145,13 +145,14 @@ def _beside(plot: QWidget, table: QTableWidget) -> QSplitter:
     return splitter
 
 
-def _show_whole_table(split: QSplitter, table: QTableWidget) -> None:
-    """Give the table the width of its columns (up to 60 % of the row): every arm shows."""
+def _show_whole_table(split: QSplitter, table: QTableWidget, most: float = 0.6) -> None:
+    """Give the table the width of its columns (up to ``most`` of the row): every arm or
+    column shows where there is room."""
     need = table.verticalHeader().sizeHint().width() + 2 * table.frameWidth() + 4
     need += sum(table.columnWidth(c) for c in range(table.columnCount()))
     total = sum(split.sizes())
     if total > 0:
-        side = min(need, int(total * 0.6))
+        side = min(need, int(total * most))
         split.setSizes([total - side, side])
 
 
@@ -315,7 +316,8 @@ class SweepView(QWidget):
         self.table = QTableWidget()
         layout = QVBoxLayout(self)
         layout.addWidget(self.status)
-        layout.addWidget(_beside(self.plot, self.table), 1)
+        self.split = _beside(self.plot, self.table)
+        layout.addWidget(self.split, 1)
         self.rows: list[dict[str, Any]] = []
 
     def clear(self) -> None:
@@ -342,6 +344,7 @@ class SweepView(QWidget):
             for r in self.rows
         ]
         _fill_table(self.table, rows, ["layer", *header] if per_layer else header)
+        _show_whole_table(self.split, self.table, 0.5)  # the chart keeps at least half
 
     def add_trial(self, row: dict[str, Any]) -> None:
         self.rows.append(row)
