@@ -642,23 +642,23 @@ def small_data_goals(repeats: int) -> None:
             continue
         m = med[name]
         steady, cold = t["steady_ms"] / m["steady_ms"], t["cold_s"] / m["cold_s"]
+        cold_wall = t["cold_wall_time_s"] / m["cold_wall_time_s"]
         first = t["first_epoch_s"] / m["first_epoch_s"]
         goal = name.startswith("jax")
+
+        def with_goal(value: float, target: float, goal: bool = goal) -> str:
+            return f" (goal >= {target}x: {_verdict(value >= target)})" if goal else ""
+
         print(
-            f"  {name} vs torch: steady {steady:.2f}x"
-            + (
-                f" (goal >= {GOAL_STEADY}x: {'met' if steady >= GOAL_STEADY else 'NOT met'})"
-                if goal
-                else ""
-            )
-            + f", cold run {cold:.2f}x"
-            + (
-                f" (goal >= {GOAL_COLD}x: {'met' if cold >= GOAL_COLD else 'NOT met'})"
-                if goal
-                else ""
-            )
-            + f", first epoch {first:.2f}x (speed ratios, higher is faster)"
+            f"  {name} vs torch: steady {steady:.2f}x{with_goal(steady, GOAL_STEADY)},"
+            f" cold train() call {cold:.2f}x{with_goal(cold, GOAL_COLD)},"
+            f" cold wall_time_s {cold_wall:.2f}x{with_goal(cold_wall, GOAL_COLD)},"
+            f" first epoch {first:.2f}x (speed ratios, higher is faster)"
         )
+    print(
+        "  (cold train() call: build + compile + 4,000 epochs + test; cold wall_time_s: the"
+        " same without building the model, as summary.json counts it)"
+    )
 
 
 def main() -> None:

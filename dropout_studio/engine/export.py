@@ -1,7 +1,9 @@
 """Run folders and model export: plain ``.keras``, SavedModel, TFLite/LiteRT and ONNX.
 
 Everything exported is plain Keras (recording layers swapped for their stock twins), so a Python
-without Dropout Studio loads it and predicts identically.
+without Dropout Studio loads it and predicts identically. On the JAX backend, saving never
+imports TensorFlow, and the formats only TensorFlow writes (SavedModel, TFLite, ONNX) are
+converted in a TensorFlow-backend subprocess.
 """
 
 from __future__ import annotations
