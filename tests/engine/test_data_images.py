@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 
+import keras
 import numpy as np
 import pytest
 from PIL import Image
@@ -19,6 +20,11 @@ from dropout_studio.engine.images import (
     default_memory_budget,
 )
 from dropout_studio.engine.train import train
+
+TENSORFLOW = keras.backend.backend() == "tensorflow"
+needs_tensorflow = pytest.mark.skipif(
+    not TENSORFLOW, reason="the compiled and streamed loops are TensorFlow's"
+)
 
 
 def image_folder(root, count=12, size=(10, 12), classes=3):
@@ -115,6 +121,7 @@ def test_streamed_parts_are_the_in_memory_parts(tmp_path, standardize):
         np.testing.assert_array_equal(a, b)
 
 
+@needs_tensorflow
 def test_in_memory_and_streamed_runs_give_the_same_history(tmp_path):
     image_folder(tmp_path)
     p = project(spec(tmp_path, standardize=True))
@@ -146,6 +153,7 @@ def test_in_memory_and_streamed_runs_give_the_same_history(tmp_path):
     assert streamed.masks  # the run's last masks, as in memory
 
 
+@needs_tensorflow
 def test_stop_ends_a_streamed_run_between_batches(tmp_path):
     image_folder(tmp_path)
     p = project(spec(tmp_path), epochs=50, batch_size=4)
@@ -205,3 +213,17 @@ def test_the_environment_budget_streams_a_load(tmp_path, monkeypatch):
     image_folder(tmp_path)
     monkeypatch.setenv(MEMORY_BUDGET_ENV, "0.0001")
     assert load_dataset(spec(tmp_path), 0).streamed
+
+
+def test_every_backend_trains_compact_and_streamed_images(tmp_path):
+    """TensorFlow: compiled (uint8) and streamed; JAX: its loop over floats, and fit when
+    streamed; torch: fit. The same data either way, so close first epochs."""
+    image_folder(tmp_path)
+    p = project(spec(tmp_path, standardize=True), epochs=2)
+    results = [train(p, load_dataset(p.dataset, 3, memory_budget=b)) for b in (None, 100)]
+    for result in results:
+        assert result.status == "finished"
+        assert np.isfinite(result.history[-1]["loss"])
+    expected = {"tensorflow": ("compiled", "streamed"), "jax": ("jax", "fit")}
+    loops = expected.get(keras.backend.backend(), ("fit", "fit"))
+    assert (results[0].loop, results[1].loop) == loops
