@@ -39,7 +39,7 @@ TABLE_HEADER = ["layer", "zeros", "mean", "zeros, twin", "mean, twin"]
 TITLES = {
     "mc": "MC dropout: mean ± std per output",
     "map": "uncertainty over the input plane",
-    "corr": "|correlation| between units",
+    "corr": "unit |correlation|",
     "feature": "first-layer features",
 }
 TWIN = " · run | twin"
@@ -117,6 +117,8 @@ class InsideView(QWidget):
         self.feature_panel.setToolTip(
             "Each first-layer unit's weights; left this run, right the twin without dropout"
         )
+        self._tips = {"mc": self.mc_panel.toolTip(), "corr": self.corr_panel.toolTip()}
+        self._tips["feature"] = self.feature_panel.toolTip()
         for plot in (self.mc_plot, self.map_plot, self.corr_plot, self.feature_plot):
             plot.setBackground(self.palette().base().color())
             plot.setMinimumHeight(MIN_PLOT_HEIGHT)
@@ -211,7 +213,8 @@ class InsideView(QWidget):
             (self.mc_panel, self.map_panel, self.corr_panel, self.feature_panel), TITLES
         ):
             panel.title.setText(TITLES[key])  # nothing named after the old model's layers
-        self.mc_plot.getAxis("bottom").setTicks(None)  # nor its classes
+            panel.setToolTip(self._tips.get(key, ""))
+        self.mc_plot.getAxis("bottom").setTicks([[], []])  # nor its classes
         reset_view(self.mc_plot, (-0.5, 1.5), (0, 1))
         self.table.setRowCount(0)
         self.table.setColumnCount(3)
@@ -247,7 +250,7 @@ class InsideView(QWidget):
         self.mc_plot.addItem(pg.ErrorBarItem(x=x, y=r.mc_mean, height=2 * r.mc_std, beam=0.3))
         names = r.class_names or (["prediction"] if len(x) == 1 else [])
         self.mc_plot.getAxis("bottom").setTicks([list(enumerate(names))] if names else None)
-        self.mc_panel.title.setText(f"MC dropout, test sample {r.sample_index}: mean ± std")
+        self.mc_panel.title.setText(f"MC dropout, sample {r.sample_index}: mean ± std")
 
     def _draw_map(self) -> None:
         r = self.report
@@ -269,7 +272,11 @@ class InsideView(QWidget):
         assert r is not None
         layer = self._label(r.layer)
         twin = TWIN if r.twin_correlations is not None else ""
-        self.corr_panel.title.setText(f"|correlation|, {layer}{twin}")
+        self.corr_panel.title.setText(f"unit |correlation|{twin}")
+        self.corr_panel.setToolTip(
+            f"Absolute correlation between the activations of the units of {layer}"
+            + ("; left this run, right the twin without dropout" if twin else "")
+        )
         weights = r.features is not None and r.features.ndim == 2
         self.feature_panel.title.setText(
             (

@@ -117,9 +117,20 @@ class LossPlot(QWidget):
     def _share_height(self, height: int) -> None:
         """On a projector the loss pane shows no epoch ticks of its own (the pane below, on
         the same x range, does): the metric pane may take up to 40 % for its larger fonts."""
-        share = max(90, min(220, height * 2 // 5 if self.presenting else height // 3))
+        floor = self.metric_floor()
+        share = max(floor, min(220, height * 2 // 5 if self.presenting else height // 3))
         self.metric_plot.setMaximumHeight(share)
-        self.metric_plot.setMinimumHeight(share if self.presenting else 90)
+        self.metric_plot.setMinimumHeight(share if self.presenting else floor)
+
+    def metric_floor(self) -> int:
+        """The metric pane's least height: its rotated axis title whole at the desk's font
+        (on a projector the title stands above the data instead)."""
+        if self.presenting:
+            return 90
+        left, bottom = self.metric_plot.getAxis("left"), self.metric_plot.getAxis("bottom")
+        axis = bottom.height() or 2 * QFontMetricsF(bottom.label.font()).height()
+        need = QFontMetricsF(left.label.font()).horizontalAdvance("accuracy") + axis + 10
+        return max(90, math.ceil(need))
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.metric_plot and event.type() == QEvent.Type.Resize:
@@ -132,10 +143,10 @@ class LossPlot(QWidget):
         left, bottom = self.metric_plot.getAxis("left"), self.metric_plot.getAxis("bottom")
         title = QFontMetricsF(left.label.font())
         ticks = QFontMetricsF(bottom.style.get("tickFont") or self.font())
-        axis = ticks.height() + QFontMetricsF(bottom.label.font()).height() + 16
-        room = self.metric_plot.height() - axis
+        axis = bottom.height() or ticks.height() + QFontMetricsF(bottom.label.font()).height()
+        room = self.metric_plot.height() - axis - 4  # the data's height without a title row
         self.metric_plot.setLabel("left", self.metric_name)
-        if title.horizontalAdvance(self.metric_name) + 12 <= room:
+        if title.horizontalAdvance(self.metric_name) + 4 <= room:
             self.metric_plot.setTitle(None)
             return
         left.showLabel(False)
@@ -159,6 +170,8 @@ class LossPlot(QWidget):
         self.presenting = on
         self.loss_plot.getAxis("bottom").showLabel(not on)
         self.loss_plot.getAxis("bottom").setStyle(showValues=not on)
+        # a projector's pane is short: the CSV's numbering is a note for the desk, not the room
+        self.metric_plot.setLabel("bottom", "epoch" if on else EPOCH_LABEL)
         self._share_height(self.height())
         fit_legend_row(self.loss_plot)
         self._fit_metric_title()

@@ -51,7 +51,7 @@ def test_a_new_project_resets_sweep_compare_and_inside(make_window, qtbot):
     _fill_experiments(window)
     window.inside_view.show_report(_report(np.random.default_rng(1).random((64, 32, 32))))
     assert window.compare_view.plot.getPlotItem().legend.isVisible()
-    assert "layer 3" in window.inside_view.corr_panel.title.text()
+    assert "layer 3" in window.inside_view.corr_panel.toolTip()
 
     window.files.new_project()
     qtbot.waitUntil(lambda: window.compare_view.status.text() == COMPARE_INTRO)
@@ -71,7 +71,8 @@ def test_a_new_project_resets_sweep_compare_and_inside(make_window, qtbot):
     assert inside.report is None
     titles = (inside.mc_panel, inside.map_panel, inside.corr_panel, inside.feature_panel)
     assert [p.title.text() for p in titles] == list(TITLES.values())
-    assert inside.mc_plot.getAxis("bottom")._tickLevels is None  # no old class names
+    assert "layer 3" not in inside.corr_panel.toolTip()
+    assert inside.mc_plot.getAxis("bottom")._tickLevels == [[], []]  # no old class names
 
 
 def _panel(qtbot, train_size):

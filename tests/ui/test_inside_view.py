@@ -93,7 +93,7 @@ def test_inside_tab_is_readable(qtbot, size):
     ]
     assert "layer 3 (Dense 64)" in view.summary.text()
     assert "dense_3" not in view.summary.text()
-    assert "layer 3 (Dense 64)" in view.corr_panel.title.text()
+    assert "layer 3 (Dense 64)" in view.corr_panel.toolTip()
     for panel in (view.mc_panel, view.corr_panel, view.feature_panel):
         assert panel.plot.height() >= 100  # below that the page scrolls
     assert not view.map_panel.isVisible()  # the digits are not 2-D: no empty map panel

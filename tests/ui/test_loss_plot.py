@@ -134,7 +134,8 @@ def test_the_loss_pane_stays_the_larger_one(qtbot, height):
     widget.show()
     qtbot.waitUntil(lambda: widget.loss_plot.height() > 0)
     assert widget.loss_plot.height() > widget.metric_plot.height()
-    assert widget.metric_plot.height() <= max(90, height // 3)
+    assert widget.metric_plot.height() <= max(widget.metric_floor(), height // 3)
+    assert widget.metric_floor() <= 120
 
 
 def test_short_runs_get_whole_epoch_ticks_and_a_neutral_metric_label(qtbot):
@@ -170,3 +171,29 @@ def test_a_short_pane_keeps_at_least_one_labelled_tick():
     axis = ReadableAxis("left")
     ticks = [v for _s, values in axis.tickValues(0.2, 0.9, 40) for v in values]
     assert any(0.2 <= v <= 0.9 for v in ticks)
+
+
+@pytest.mark.parametrize(("height", "presenting"), [(300, False), (420, False), (300, True)])
+def test_the_metric_title_is_never_cut(qtbot, height, presenting):
+    """Rotated beside the data where it fits; in a projector's short pane, above the data."""
+    from PySide6.QtGui import QFontMetricsF
+
+    widget = LossPlot()
+    qtbot.addWidget(widget)
+    widget.resize(720, height)
+    widget.show()
+    widget.set_presentation(presenting)
+    row = {"loss": 1.0, "val_loss": 1.1, "accuracy": 0.5, "val_accuracy": 0.6}
+    widget.set_history([{"epoch": e, **row} for e in range(5)])
+    metric = widget.metric_plot
+    left, title = metric.getAxis("left"), metric.getPlotItem().titleLabel
+    need = QFontMetricsF(left.label.font()).horizontalAdvance("accuracy")
+
+    def whole() -> bool:
+        if left.label.isVisible():
+            return need <= metric.getViewBox().sceneBoundingRect().height()
+        return title.isVisible() and title.text == "accuracy"
+
+    qtbot.waitUntil(whole)
+    assert left.labelText == "accuracy"
+    assert presenting or left.label.isVisible()  # at the desk's font it stays beside the data
