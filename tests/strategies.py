@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from hypothesis import strategies as st
@@ -15,6 +17,7 @@ from dropout_studio.core.datasets import (
 )
 from dropout_studio.core.layer_kinds import MAX_RANK, OptionSpec
 from dropout_studio.core.project import TRAINING_OPTIONS, Project, TrainingSpec
+from dropout_studio.core.shapes import infer
 from dropout_studio.core.spec import (
     DROPOUT_TYPES,
     LAYER_FIELDS,
@@ -115,35 +118,122 @@ RANK_KINDS = {
 }
 
 
-@st.composite
-def trainable_projects(draw: st.DrawFn) -> Project:
-    """Small projects shaped to fit their data, drawn so that ``check`` passes often."""
-    from dropout_studio.core.datasets import known_signature
+# Sample counts at and below what a split needs (the registry's minimum is 5), and splits at
+# their extremes: the cases where a stratified split runs out of samples.
+SAMPLES = st.sampled_from([5, 6, 7, 10]) | st.integers(20, 200)
+VALIDATION_SPLITS = st.sampled_from([0.0, 0.0001, 0.1, 0.2, 0.4, 0.6, 0.9999])
+TEST_SPLITS = st.sampled_from([0.0, 0.0001, 0.2, 0.3, 0.6])
 
-    source, name = draw(st.sampled_from(SMALL_SETS))
+
+@st.composite
+def data_files(draw: st.DrawFn, folder: Path) -> tuple[DatasetSpec, Path, Any, int]:
+    """A small CSV file, NPZ file or image folder, written into a fresh folder under ``folder``.
+
+    Returns (dataset, project file, the sample shape written, the classes written: 0 for a
+    regression target). Row counts go below the 5 a split needs; labels may be text, whole
+    numbers, real numbers, or one class only; about one case in eight names a file that was
+    never written, which ``check`` must refuse.
+    """
+    import numpy as np
+
+    home = Path(tempfile.mkdtemp(dir=folder))
+    source = draw(st.sampled_from(["csv", "npz", "images"]))
+    rows = draw(st.sampled_from([1, 4, 5, 6, 9]) | st.integers(10, 60))
+    classes = draw(st.integers(1, 4))
+    regression = source != "images" and draw(st.integers(0, 3)) == 0
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    labels = rng.integers(0, classes, rows)
     options: dict[str, Any] = {}
-    if source == "synthetic":
-        options["samples"] = draw(st.integers(20, 200))
-        if name == "spirals":
-            options["arms"] = draw(st.integers(2, 4))
-        if name == "sine":
-            options["steps"] = draw(st.integers(2, 12))
-        if name == "shapes":
-            options["size"] = draw(st.integers(6, 12))
-            options["channels"] = draw(st.sampled_from([1, 3]))
+    if source == "csv":
+        features = draw(st.integers(1, 4))
+        shape: Any = (features,)
+        x = rng.normal(size=(rows, features)).round(3)
+        text_labels = draw(st.booleans())
+        column = (
+            rng.normal(size=rows).round(3)
+            if regression
+            else [f"c{k}" if text_labels else str(k) for k in labels]
+        )
+        lines = [",".join([*(f"f{i}" for i in range(features)), "label"])]
+        lines += [",".join([*map(str, x[i]), str(column[i])]) for i in range(rows)]
+        name = "data.csv"
+        (home / name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    elif source == "npz":
+        shape = draw(st.sampled_from([(3,), (5,), (4, 2), (6, 6, 1)]))
+        x = rng.normal(size=(rows, *shape)).astype("float32")
+        y = rng.normal(size=rows).astype("float32") if regression else labels
+        name = "data.npz"
+        np.savez(home / name, x=x, y=y)
+    else:
+        from PIL import Image
+
+        side = draw(st.integers(4, 10))
+        channels = draw(st.sampled_from([1, 3]))
+        options = {"size": draw(st.integers(4, 10)), "channels": channels}
+        shape = (options["size"], options["size"], channels)
+        name = "images"
+        for i, label in enumerate(labels):
+            (home / name / f"class{label}").mkdir(parents=True, exist_ok=True)
+            pixels = rng.integers(0, 256, (side, side + i % 3, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(home / name / f"class{label}" / f"{i}.png")
+    if regression or draw(st.integers(0, 3)) == 0:
+        options["task"] = "regression" if regression else "classification"
+    if draw(st.integers(0, 7)) == 0:
+        name = "missing-" + name  # never written: check must refuse it
     dataset = DatasetSpec(
         source,
-        name,
+        "",
+        path=name,
         train_size=draw(st.none() | st.integers(2, 60)),
-        validation_split=draw(st.sampled_from([0.0, 0.1, 0.2, 0.4])),
-        test_split=draw(st.sampled_from([0.0, 0.2, 0.3])),
+        validation_split=draw(VALIDATION_SPLITS),
+        test_split=draw(TEST_SPLITS),
         standardize=draw(st.booleans()),
         options=tuple(sorted(options.items())),
     )
-    signature = known_signature(dataset)
-    assert signature is not None
-    shape = signature.input_shape
-    stack = [LayerSpec.make("Input", shape=shape, dropout=draw(_dropouts()))]
+    return dataset, home / "p.json", shape, 0 if regression else classes
+
+
+@st.composite
+def trainable_cases(draw: st.DrawFn, folder: Path | None = None) -> tuple[Project, Path | None]:
+    """(project, project file): small projects shaped to fit their data, drawn so that
+    ``check`` passes often. Given a ``folder``, a third of them read a small CSV, NPZ or image
+    file the strategy writes there (see :func:`data_files`); the project file is where the
+    dataset's relative path starts (None for synthetic and built-in data)."""
+    from dropout_studio.core.dataprobe import probe_file_dataset
+    from dropout_studio.core.datasets import known_signature
+
+    project_file: Path | None = None
+    if folder is not None and draw(st.integers(0, 2)) == 0:
+        dataset, project_file, shape, classes = draw(data_files(folder))
+        signature = probe_file_dataset(dataset, project_file).signature
+        if signature is not None:  # what the file holds, as check reads it
+            shape, classes = signature.input_shape, signature.classes
+        outputs = classes or 1
+    else:
+        source, name = draw(st.sampled_from(SMALL_SETS))
+        options: dict[str, Any] = {}
+        if source == "synthetic":
+            options["samples"] = draw(SAMPLES)
+            if name == "spirals":
+                options["arms"] = draw(st.integers(2, 4))
+            if name == "sine":
+                options["steps"] = draw(st.integers(2, 12))
+            if name == "shapes":
+                options["size"] = draw(st.integers(6, 12))
+                options["channels"] = draw(st.sampled_from([1, 3]))
+        dataset = DatasetSpec(
+            source,
+            name,
+            train_size=draw(st.none() | st.integers(2, 60)),
+            validation_split=draw(VALIDATION_SPLITS),
+            test_split=draw(TEST_SPLITS),
+            standardize=draw(st.booleans()),
+            options=tuple(sorted(options.items())),
+        )
+        known = known_signature(dataset)
+        assert known is not None
+        shape, classes, outputs = known.input_shape, known.classes, known.outputs
+    stack = [LayerSpec.make("Input", shape=tuple(shape), dropout=draw(_dropouts()))]
     for _ in range(draw(st.integers(0, 3))):
         kind = draw(st.sampled_from(RANK_KINDS.get(len(shape), ["Dense"])))
         entry = LAYER_KINDS[kind]
@@ -160,8 +250,6 @@ def trainable_projects(draw: st.DrawFn) -> Project:
             fields["l2"] = draw(st.sampled_from([0.0, 1e-6, 0.01]))
         layer = LayerSpec.make(kind, draw(_dropouts()), **fields, **options_drawn)
         stack.append(layer)
-        from dropout_studio.core.shapes import infer
-
         out = infer(NetworkSpec.of(stack)).output_shape
         if out is None:
             stack.pop()
@@ -169,8 +257,8 @@ def trainable_projects(draw: st.DrawFn) -> Project:
             shape = out
     if len(shape) > 1:
         stack.append(LayerSpec.make("Flatten"))
-    activation = "softmax" if signature.classes else "linear"
-    stack.append(LayerSpec.make("Dense", units=signature.outputs, activation=activation))
+    activation = "softmax" if classes else "linear"
+    stack.append(LayerSpec.make("Dense", units=outputs, activation=activation))
     training = TrainingSpec(
         optimizer=draw(st.sampled_from(["adam", "sgd", "rmsprop", "adamw"])),
         learning_rate=draw(st.sampled_from([1e-3, 0.05, 5.0])),
@@ -181,7 +269,12 @@ def trainable_projects(draw: st.DrawFn) -> Project:
         loop=draw(st.sampled_from(["auto", "compiled", "fit"])),
         device=draw(st.sampled_from(["auto", "cpu", "gpu:7"])),
     )
-    return Project(draw(NAMES), dataset, NetworkSpec.of(stack), training)
+    return Project(draw(NAMES), dataset, NetworkSpec.of(stack), training), project_file
+
+
+def trainable_projects() -> st.SearchStrategy[Project]:
+    """Projects on synthetic and built-in data only (no files), for tests without a folder."""
+    return trainable_cases().map(lambda case: case[0])
 
 
 @st.composite
@@ -190,4 +283,12 @@ def _dropouts(draw: st.DrawFn) -> DropoutSpec:
     return DropoutSpec(kind, draw(st.sampled_from([0.0, 0.1, 0.5, 0.9])))
 
 
-__all__ = ["BUILTIN", "SYNTHETIC", "layers", "projects", "trainable_projects"]
+__all__ = [
+    "BUILTIN",
+    "SYNTHETIC",
+    "data_files",
+    "layers",
+    "projects",
+    "trainable_cases",
+    "trainable_projects",
+]
