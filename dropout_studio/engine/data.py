@@ -693,7 +693,7 @@ def stratified_split(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Indices (rest, taken) with ``fraction`` of every class in ``taken``."""
     n = len(y)
-    if fraction <= 0:
+    if fraction <= 0 or n == 0:  # nothing to take (an earlier split may have taken it all)
         return rng.permutation(n), np.array([], dtype=int)
     if not classify:
         perm = rng.permutation(n)
