@@ -24,7 +24,7 @@ import numpy as np
 from dropout_studio.core.project import Project
 from dropout_studio.core.spec import DropoutSpec, LayerSpec
 from dropout_studio.engine.data import Dataset, load_dataset
-from dropout_studio.engine.train import StepCache, train
+from dropout_studio.engine.train import StepCache, TrainingError, train
 
 keras_tuner.src.config.DEBUG = False  # else KerasTuner prints every failed trial's traceback
 STOPPED = "sweep stopped by request"
@@ -93,6 +93,7 @@ class DropoutSweepTuner(keras_tuner.engine.base_tuner.BaseTuner):
         self.steps = StepCache()
         self.datasets: dict[tuple[str, int], Dataset] = {}
         super().__init__(**kwargs)
+        self.failures: list[str] = []  # why trials failed, in order (one line each)
 
     def _dataset(self, spec: Any, seed: int) -> Dataset:
         key = (repr(spec), seed)
@@ -103,6 +104,17 @@ class DropoutSweepTuner(keras_tuner.engine.base_tuner.BaseTuner):
         return self.datasets[key]
 
     def run_trial(self, trial: Any, *args: Any, **kwargs: Any) -> dict[str, float]:
+        try:
+            return self._run_trial(trial)
+        except keras_tuner.errors.FatalError:
+            raise
+        except Exception as exc:  # KerasTuner marks the trial failed; the reason is kept here
+            self.failures.append(
+                str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+            )
+            raise
+
+    def _run_trial(self, trial: Any) -> dict[str, float]:
         if self.stop.is_set():
             raise keras_tuner.errors.FatalError(STOPPED)
         values = dict(trial.hyperparameters.values)
@@ -202,7 +214,12 @@ def run_sweep(
         # A requested stop: the finished trials are the result (the cut one is not completed).
     if distributed and os.environ.get("KERASTUNER_TUNER_ID") != "chief":
         return []
-    return trials_table(tuner.oracle)
+    rows = trials_table(tuner.oracle)
+    if not rows and tuner.failures and not stop.is_set():
+        raise TrainingError(
+            f"no trial finished: {len(tuner.failures)} failed, the first with: {tuner.failures[0]}"
+        )
+    return rows
 
 
 def trials_table(oracle: Any) -> list[dict[str, Any]]:
