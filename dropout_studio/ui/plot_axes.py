@@ -26,6 +26,7 @@ class ReadableAxis(pg.AxisItem):
         super().__init__(orientation, **kwargs)
         self.enableAutoSIPrefix(False)
         self._labels: set[float] = set()
+        self._single: float | None = None  # the spacing that means "one tick" (_one_tick)
         self.whole = whole
 
     def tickSpacing(self, minVal: float, maxVal: float, size: float) -> Any:
@@ -37,15 +38,34 @@ class ReadableAxis(pg.AxisItem):
         per_unit = size / (maxVal - minVal)
         room = self._text_room() * 1.3
         kept = [(s, o) for s, o in levels if s * per_unit >= room and (s >= 1 or not self.whole)]
-        if not kept:  # wider spacing, as long as one tick stays inside the range
-            spacing = levels[0][0]
-            while spacing * per_unit < room or (self.whole and spacing < 1):
-                wider = spacing * 2
-                if math.floor(maxVal / wider) * wider < minVal:
-                    break
-                spacing = wider
-            kept = [(spacing, 0)]
+        if not kept:  # one labelled tick, far enough from the ends for its whole label
+            kept = [self._one_tick(minVal, maxVal, room / 1.3 / 2 / per_unit, levels[0][0])]
         return kept
+
+    def _one_tick(self, low: float, high: float, margin: float, step: float) -> tuple[float, float]:
+        """The roundest value inside [low + margin, high − margin] (the middle if none is),
+        as a level whose spacing is wider than the range: exactly one tick."""
+        inner_low, inner_high = low + margin, high - margin
+        value = (low + high) / 2
+        step = max(step, 1.0) if self.whole else step
+        for _ in range(40):
+            first = math.ceil(inner_low / step) * step
+            if first > inner_high:
+                break
+            value = min(
+                (first + k * step for k in range(int((inner_high - first) / step) + 1)),
+                key=lambda v: abs(v - (low + high) / 2),
+            )
+            mantissa = round(step / 10.0 ** math.floor(math.log10(step)), 6)
+            step *= 2.5 if mantissa == 2 else 2  # 1, 2, 5, 10, 20, …
+        self._single = 2 * (high - low) + 1
+        return (self._single, value)
+
+    def tickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
+        """The one tick of a short pane reads as its round value ("0.6", never "1")."""
+        if spacing is not None and spacing == self._single and not self.logMode:
+            return [f"{round(v * scale, 9):g}" for v in values]
+        return super().tickStrings(values, scale, spacing)
 
     def tickValues(self, minVal: float, maxVal: float, size: float) -> Any:
         values = super().tickValues(minVal, maxVal, size)

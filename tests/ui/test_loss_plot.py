@@ -197,3 +197,20 @@ def test_the_metric_title_is_never_cut(qtbot, height, presenting):
     qtbot.waitUntil(whole)
     assert left.labelText == "accuracy"
     assert presenting or left.label.isVisible()  # at the desk's font it stays beside the data
+
+
+def test_a_short_pane_keeps_one_whole_round_tick(qtbot):
+    """43 px for 0.23–0.97 at a projector's 14 pt: one label, round, away from both ends."""
+    from PySide6.QtGui import QFont
+
+    from dropout_studio.ui.plot_axes import ReadableAxis
+
+    axis = ReadableAxis("left")
+    axis.setStyle(tickFont=QFont("DejaVu Sans", 14))
+    low, high, size = 0.228, 0.972, 43.0
+    values = [v for _spacing, vs in axis.tickValues(low, high, size) for v in vs]
+    assert len(values) == 1
+    half = QFontMetricsF(axis.style["tickFont"]).height() / 2 * (high - low) / size
+    assert low + half <= values[0] <= high - half  # the label is drawn whole
+    spacing = axis.tickSpacing(low, high, size)[0][0]
+    assert axis.tickStrings(values, 1.0, spacing) == ["0.5"]
