@@ -24,6 +24,8 @@ GAP_PEN = pg.mkPen("#7f7f7f", width=1, style=Qt.PenStyle.DashLine)
 GAP_NAME = "gap (validation − training)"
 BATCH_NAME = "batch loss (sampled)"
 EPOCH_LABEL = "epoch (1 = first; the CSV's epoch column counts from 0)"
+PANE_MARGINS = 10  # a pyqtgraph plot's height beyond its data and bottom axis
+TITLE_ROW = 30  # pyqtgraph's fixed title row (PlotItem.setTitle)
 
 
 class LossPlot(QWidget):
@@ -75,6 +77,7 @@ class LossPlot(QWidget):
         self.metric_name = "metric"
         self.presenting = False
         self.metric_plot.installEventFilter(self)
+        self.metric_plot.getViewBox().sigResized.connect(lambda _box: self._fit_metric_title())
 
         self.log_y = QCheckBox("log scale")
         self.log_y.setToolTip("Show the loss on a logarithmic axis")
@@ -129,7 +132,8 @@ class LossPlot(QWidget):
             return 90
         left, bottom = self.metric_plot.getAxis("left"), self.metric_plot.getAxis("bottom")
         axis = bottom.height() or 2 * QFontMetricsF(bottom.label.font()).height()
-        need = QFontMetricsF(left.label.font()).horizontalAdvance("accuracy") + axis + 10
+        need = QFontMetricsF(left.label.font()).horizontalAdvance("accuracy") + axis
+        need += PANE_MARGINS + 4
         return max(90, math.ceil(need))
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
@@ -144,9 +148,14 @@ class LossPlot(QWidget):
         title = QFontMetricsF(left.label.font())
         ticks = QFontMetricsF(bottom.style.get("tickFont") or self.font())
         axis = bottom.height() or ticks.height() + QFontMetricsF(bottom.label.font()).height()
-        room = self.metric_plot.height() - axis - 4  # the data's height without a title row
+        # the data's height without a title row: as laid out, else estimated
+        box = self.metric_plot.getViewBox()
+        titled = self.metric_plot.getPlotItem().titleLabel.isVisible()
+        room = box.height() + (TITLE_ROW if titled else 0)
+        if box.height() <= 0:
+            room = self.metric_plot.height() - axis - PANE_MARGINS
         self.metric_plot.setLabel("left", self.metric_name)
-        if title.horizontalAdvance(self.metric_name) + 4 <= room:
+        if title.horizontalAdvance(self.metric_name) + 2 <= room:
             self.metric_plot.setTitle(None)
             return
         left.showLabel(False)

@@ -38,8 +38,14 @@ class ReadableAxis(pg.AxisItem):
         per_unit = size / (maxVal - minVal)
         room = self._text_room() * 1.3
         kept = [(s, o) for s, o in levels if s * per_unit >= room and (s >= 1 or not self.whole)]
-        if not kept:  # one labelled tick, far enough from the ends for its whole label
-            kept = [self._one_tick(minVal, maxVal, room / 1.3 / 2 / per_unit, levels[0][0])]
+        if not kept:  # wider spacing with a whole label inside, else one round tick
+            margin = room / 1.3 / 2 / per_unit
+            spacing = levels[0][0]
+            while spacing * per_unit < room or (self.whole and spacing < 1):
+                spacing = _rounder(spacing)
+            inside = math.ceil((minVal + margin) / spacing) * spacing <= maxVal - margin
+            finest = min(s for s, _ in levels)
+            kept = [(spacing, 0)] if inside else [self._one_tick(minVal, maxVal, margin, finest)]
         return kept
 
     def _one_tick(self, low: float, high: float, margin: float, step: float) -> tuple[float, float]:
@@ -56,8 +62,7 @@ class ReadableAxis(pg.AxisItem):
                 (first + k * step for k in range(int((inner_high - first) / step) + 1)),
                 key=lambda v: abs(v - (low + high) / 2),
             )
-            mantissa = round(step / 10.0 ** math.floor(math.log10(step)), 6)
-            step *= 2.5 if mantissa == 2 else 2  # 1, 2, 5, 10, 20, …
+            step = _rounder(step)
         self._single = 2 * (high - low) + 1
         return (self._single, value)
 
@@ -125,6 +130,12 @@ class ReadableAxis(pg.AxisItem):
     def logTickStrings(self, values: list[float], scale: float, spacing: float) -> list[str]:
         labels: set[float] = getattr(self, "_labels", set())
         return [f"{10.0**v:.6g}" if round(v, 9) in labels else "" for v in values]
+
+
+def _rounder(step: float) -> float:
+    """The next step of 1, 2, 5, 10, 20, …"""
+    mantissa = round(step / 10.0 ** math.floor(math.log10(step)), 6)
+    return step * (2.5 if mantissa == 2 else 2)
 
 
 def readable_plot(
