@@ -16,7 +16,7 @@ from PySide6.QtGui import QFont, QFontMetricsF, QResizeEvent
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
 from dropout_studio.core.runs import write_history_csv
-from dropout_studio.ui.plot_axes import fit_legend_row, legend_above, readable_plot, reset_view
+from dropout_studio.ui.plot_axes import fit_legend_row, legend_above, readable_plot
 
 TRAIN_PEN = pg.mkPen("#1f77b4", width=1)
 VAL_PEN = pg.mkPen("#d62728", width=1)
@@ -217,13 +217,10 @@ class LossPlot(QWidget):
 
     # data -------------------------------------------------------------------
     def clear(self) -> None:
-        """No curves, and the neutral 1–10 epoch range rather than the last run's."""
         self.rows = []
         self.batch_points = []
         self._dirty = True
         self._redraw()
-        reset_view(self.loss_plot, (1, 10), (0, 1))
-        reset_view(self.metric_plot, (1, 10), (0, 1))
 
     def add_epoch(self, row: dict[str, float]) -> None:
         """Store the epoch now; the timer draws it (never drop data to keep up)."""

@@ -214,3 +214,17 @@ def test_a_short_pane_keeps_one_whole_round_tick(qtbot):
     assert low + half <= values[0] <= high - half  # the label is drawn whole
     spacing = axis.tickSpacing(low, high, size)[0][0]
     assert axis.tickStrings(values, 1.0, spacing) == ["0.5"]
+
+
+def test_a_cleared_plot_fits_the_next_history(qtbot):
+    """An emptied plot must not pin the next run's curves to its old range."""
+    widget = LossPlot()
+    qtbot.addWidget(widget)
+    widget.resize(720, 400)
+    widget.show()
+    widget.clear()
+    row = {"loss": 1.0, "val_loss": 1.1, "accuracy": 0.5, "val_accuracy": 0.6}
+    widget.set_history([{"epoch": e, **row} for e in range(2000)])
+    qtbot.waitUntil(lambda: widget.loss_plot.getViewBox().viewRange()[0][1] > 1900)
+    qtbot.waitUntil(lambda: widget.metric_plot.getViewBox().viewRange()[0][1] > 1900)
+    assert widget.loss_plot.getViewBox().viewRange()[0][0] > -100
