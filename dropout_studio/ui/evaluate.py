@@ -224,7 +224,7 @@ class EvaluatePanel(QWidget):
             )
         caption = draw_sample(
             self.picture,
-            np.asarray(self.data.x_test),
+            self.data.x_test,  # images stay 8-bit (or on disk): only the sample is read
             np.asarray(self.data.y_test),
             index,
             len(names),
