@@ -32,7 +32,7 @@ class StreamSteps:
         import tensorflow as tf
 
         prepare, batch_loss, close_epoch, _ = compiled.stream_parts
-        model, optimizer, state = compiled.model, compiled.optimizer, compiled.state
+        model, state = compiled.model, compiled.state
         # One trace for every batch size (the last batch of an epoch is smaller).
         batches = (
             tf.TensorSpec((None, *x.sample_shape), tf.uint8),
@@ -42,20 +42,7 @@ class StreamSteps:
         @tf.function(input_signature=batches)
         def train_batch(xb: Any, yb: Any) -> tuple[Any, Any]:
             compiled.check_stop()
-            xb = prepare(xb)
-            with tf.GradientTape() as tape:
-                pred = model(xb, training=True)
-                losses, hits = batch_loss(yb, pred)
-                data_loss = tf.reduce_mean(losses)
-                total = data_loss
-                if model.losses:
-                    total = total + tf.add_n(model.losses)
-            grads = tape.gradient(total, model.trainable_variables)
-            optimizer.apply(grads, model.trainable_variables)
-            size = tf.cast(tf.shape(yb)[0], tf.float32)
-            state["loss_sum"].assign_add(data_loss * size)
-            state["metric_sum"].assign_add(tf.reduce_sum(hits))
-            state["count"].assign_add(size)
+            total = compiled.learn(xb, yb)
             state["batch"].assign_add(1)
             return total, tf.logical_not(tf.math.is_finite(total))
 

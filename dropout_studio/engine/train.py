@@ -683,6 +683,30 @@ class _CompiledStep:
             finished_epochs += 1
             return rows, finished_epochs, halt, bad
 
+        def learn(xb: Any, yb: Any) -> Any:
+            """One gradient step on a batch, added to the epoch's sums; returns its loss.
+            Shared by the in-memory loop and the streamed one (``engine/streamed.py``)."""
+            xb = prepare(xb)  # uint8 images: floats per batch; other data unchanged
+            with tf.GradientTape() as tape:
+                pred = model(xb, training=True)
+                losses, hits = batch_loss(yb, pred)
+                data_loss = tf.reduce_mean(losses)
+                total = data_loss
+                if model.losses:
+                    total = total + tf.add_n(model.losses)
+            check_stop()
+            grads = tape.gradient(total, model.trainable_variables)
+            check_stop()
+            optimizer.apply(grads, model.trainable_variables)
+            check_stop()
+            size = tf.cast(tf.shape(yb)[0], tf.float32)
+            state["loss_sum"].assign_add(data_loss * size)
+            state["metric_sum"].assign_add(tf.reduce_sum(hits))
+            state["count"].assign_add(size)
+            return total
+
+        self.learn = learn
+
         @tf.function
         def run_steps(
             x: Any, y: Any, xv: Any, yv: Any, seed: Any, max_steps: Any, epochs_left: Any
@@ -708,24 +732,7 @@ class _CompiledStep:
                     )
                 start = state["batch"] * bs
                 idx = state["perm"][start : start + bs]
-                xb, yb = tf.gather(x, idx), tf.gather(y, idx)
-                xb = prepare(xb)  # uint8 images: floats per batch; other data unchanged
-                with tf.GradientTape() as tape:
-                    pred = model(xb, training=True)
-                    losses, hits = batch_loss(yb, pred)
-                    data_loss = tf.reduce_mean(losses)
-                    total = data_loss
-                    if model.losses:
-                        total = total + tf.add_n(model.losses)
-                check_stop()
-                grads = tape.gradient(total, model.trainable_variables)
-                check_stop()
-                optimizer.apply(grads, model.trainable_variables)
-                check_stop()
-                size = tf.cast(tf.shape(idx)[0], tf.float32)
-                state["loss_sum"].assign_add(data_loss * size)
-                state["metric_sum"].assign_add(tf.reduce_sum(hits))
-                state["count"].assign_add(size)
+                total = learn(tf.gather(x, idx), tf.gather(y, idx))
                 last_loss = total
                 bad = tf.logical_not(tf.math.is_finite(total))
                 state["batch"].assign_add(1)
