@@ -306,15 +306,7 @@ class JaxLoop(_LoopBase):
                     if np.isfinite(r[1]):
                         val_failed_at = int(r[0])
                     continue  # the epoch the NaN appeared in is not a finished epoch
-                self._epoch_ended(
-                    {
-                        "epoch": int(r[0]),
-                        self.loss_name: float(r[1]),
-                        self.metric_name: float(r[2]),
-                        "val_" + self.loss_name: float(r[3]),
-                        "val_" + self.metric_name: float(r[4]),
-                    }
-                )
+                self._row_ended(r)
             if failed:
                 if val_failed_at is not None:
                     self._nan(val_failed_at, spe, validation=True)

@@ -156,15 +156,7 @@ class StreamedLoop(_LoopBase):
                 else:
                     self._nan(epoch, batch)
                 return
-            self._epoch_ended(
-                {
-                    "epoch": int(r[0]),
-                    self.loss_name: float(r[1]),
-                    self.metric_name: float(r[2]),
-                    "val_" + self.loss_name: float(r[3]),
-                    "val_" + self.metric_name: float(r[4]),
-                }
-            )
+            self._row_ended(r)
             if bool(halt.numpy()):
                 self.status = "early_stopped"
                 return

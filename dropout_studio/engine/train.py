@@ -352,6 +352,18 @@ class _LoopBase:
             )
         )
 
+    def _row_ended(self, r: Any) -> None:
+        """An epoch row of a compiled loop (epoch, loss, metric, val loss, val metric)."""
+        self._epoch_ended(
+            {
+                "epoch": int(r[0]),
+                self.loss_name: float(r[1]),
+                self.metric_name: float(r[2]),
+                "val_" + self.loss_name: float(r[3]),
+                "val_" + self.metric_name: float(r[4]),
+            }
+        )
+
     def _epoch_ended(self, row: dict[str, float]) -> None:
         if self.first_epoch_time is None:
             self.first_epoch_time = self._elapsed()
@@ -886,15 +898,7 @@ class _CompiledLoop(_LoopBase):
                     if np.isfinite(r[1]):
                         val_failed_at = int(r[0])
                     continue  # the epoch the NaN appeared in is not a finished epoch
-                self._epoch_ended(
-                    {
-                        "epoch": int(r[0]),
-                        self.loss_name: float(r[1]),
-                        self.metric_name: float(r[2]),
-                        "val_" + self.loss_name: float(r[3]),
-                        "val_" + self.metric_name: float(r[4]),
-                    }
-                )
+                self._row_ended(r)
             step = int(optimizer.iterations.numpy())
             if failed:
                 if val_failed_at is not None:
