@@ -214,6 +214,7 @@ class TrainingBinder(QObject):
         if kind == "started":
             self.steps_per_epoch = int(event.metrics.get("steps_per_epoch", 1))
             self.progress.setRange(0, max(1, int(event.metrics.get("epochs", 1))))
+            self.loss_plot.begin_live(int(event.metrics.get("epochs", 1)))
             self.progress.setValue(0)
             self.status.showMessage(f"training on {event.message}")
         elif kind == "epoch_ended":
@@ -279,6 +280,7 @@ class TrainingBinder(QObject):
             ).show()
 
     def _on_job_errored(self, message: str, details: str) -> None:
+        self.loss_plot.end_live()
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
         if self.job is not None and self.job.stopping and message.endswith("was stopped"):

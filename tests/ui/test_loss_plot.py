@@ -228,3 +228,34 @@ def test_a_cleared_plot_fits_the_next_history(qtbot):
     qtbot.waitUntil(lambda: widget.loss_plot.getViewBox().viewRange()[0][1] > 1900)
     qtbot.waitUntil(lambda: widget.metric_plot.getViewBox().viewRange()[0][1] > 1900)
     assert widget.loss_plot.getViewBox().viewRange()[0][0] > -100
+
+
+def test_while_a_run_trains_the_axes_hold_still_and_the_finished_run_is_fitted(plot, qtbot):
+    """Live, the x axis spans the planned epochs and the y axis moves only when a curve
+    leaves it: re-laying the axes at every frame was the window's longest stall."""
+    rows = history(200)
+    plot.begin_live(200)
+    for row in rows[:5]:
+        plot.add_epoch(row)
+    plot._redraw()
+    box = plot.loss_plot.getViewBox()
+    x_range, y_range = box.viewRange()
+    assert x_range[0] <= 1  # the whole run, from its first epoch
+    assert x_range[1] >= 200
+    assert y_range[0] <= min(r["loss"] for r in rows[:5])
+    assert y_range[1] >= max(r["val_loss"] for r in rows[:5])
+    for row in rows[5:150]:  # the losses fall: the axis already reaches 0
+        plot.add_epoch(row)
+        plot._redraw()
+    assert box.viewRange() == [x_range, box.viewRange()[1]]
+    held = box.viewRange()[1]
+    for row in rows[150:]:
+        plot.add_epoch(row)
+        plot._redraw()
+    assert box.viewRange()[1] == held  # no frame re-laid the axis
+    plot.add_epoch({"epoch": 200, "loss": 5.0, "val_loss": 6.0})  # a curve leaves the axis
+    plot._redraw()
+    assert box.viewRange()[1][1] >= 6.0
+    plot.set_history(rows[:40])  # the run ended: fitted to what it did
+    qtbot.wait(20)
+    assert box.viewRange()[0][1] < 60
