@@ -16,10 +16,8 @@ from typing import Any
 from PySide6.QtCore import QSettings, QStandardPaths, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence, QUndoStack
 from PySide6.QtWidgets import (
-    QApplication,
     QLabel,
     QMainWindow,
-    QProgressBar,
     QSplitter,
     QStackedWidget,
 )
@@ -49,6 +47,7 @@ from dropout_studio.ui.start_page import StartPageController
 from dropout_studio.ui.state import WorkState
 from dropout_studio.ui.training import Trainer, TrainingBinder
 from dropout_studio.ui.window_layout import (
+    CalmProgressBar,
     MessageBar,
     PageTabs,
     Presentation,
@@ -90,7 +89,7 @@ class MainWindow(QMainWindow):
         self._build_layout()
         self.setStatusBar(MessageBar())
         self.engine_label = QLabel()
-        self.progress = QProgressBar()
+        self.progress = CalmProgressBar()
         self.progress.setMaximumWidth(260)
         self.progress.setTextVisible(True)
         # Both permanent: a temporary message then never draws over the engine's state.
@@ -222,9 +221,6 @@ class MainWindow(QMainWindow):
             (*self.help.actions[:2], self.start.action, self.help.actions[2]),
         )
         self.undo_keys = ProjectUndoKeys(self, self.undo_action, self.redo_action)
-        app = QApplication.instance()
-        if app is not None:
-            app.installEventFilter(self.undo_keys)
 
     def _wire(self) -> None:
         self.engine.loaded.connect(lambda info: self.training.on_engine_ready())

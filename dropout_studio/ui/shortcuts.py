@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence, QUndoCommand
-from PySide6.QtWidgets import QAbstractSpinBox, QLineEdit, QWidget
+from PySide6.QtWidgets import QAbstractSpinBox, QApplication, QLineEdit, QWidget
 
 from dropout_studio.core.document import ProjectDocument
 from dropout_studio.core.project import Project
@@ -52,11 +52,25 @@ def _line_edit(widget: QObject) -> QLineEdit | None:
 
 
 class ProjectUndoKeys(QObject):
-    """Installed on the application; acts only on fields inside ``window``."""
+    """Ctrl+Z in a field of ``window`` undoes the field's own edit while it has one, and the
+    project's edit otherwise.
+
+    It filters only the focused field's events (installed on each field as it takes the
+    focus): a filter on the whole application ran Python for every event of the window,
+    and while a training thread held the GIL each of those waited for it (the window's
+    longest stalls during tracing)."""
 
     def __init__(self, window: QWidget, undo: QAction, redo: QAction) -> None:
         super().__init__(window)
         self.window, self.undo, self.redo = window, undo, redo
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            app.focusChanged.connect(self._watch)
+
+    def _watch(self, _old: QWidget | None, new: QWidget | None) -> None:
+        if new is not None and _line_edit(new) is not None and self.window.isAncestorOf(new):
+            new.removeEventFilter(self)  # once, however often it takes the focus
+            new.installEventFilter(self)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() != QEvent.Type.ShortcutOverride or not isinstance(event, QKeyEvent):

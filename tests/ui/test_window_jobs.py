@@ -291,6 +291,7 @@ def test_ctrl_z_in_a_property_field_undoes_the_project_edit(make_window, qtbot):
     assert window.document.project.network.layers[2].option("units") == 100
     units = window.properties.option_widgets["units"]
     units.setFocus()
+    qtbot.waitUntil(units.hasFocus, timeout=2_000)  # as a user's click on the field
     QTest.keyClick(units, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)
     assert window.document.project.network.layers[2].option("units") == 64
 

@@ -1,0 +1,33 @@
+"""The status bar's progress bar repaints at most 10 times a second, yet answers at once."""
+
+from __future__ import annotations
+
+from dropout_studio.ui.window_layout import CalmProgressBar
+
+
+def test_the_latest_value_and_text_are_answered_at_once_and_painted_within_a_frame(qtbot):
+    bar = CalmProgressBar()
+    qtbot.addWidget(bar)
+    bar.show()
+    bar.setRange(0, 500)
+    for epoch in range(1, 501):  # an epoch every 2 ms, as small data trains
+        bar.setValue(epoch)
+        bar.setFormat(f"epoch {epoch}/500")
+    assert bar.value() == 500
+    assert bar.format() == "epoch 500/500"
+    assert bar.text() != "epoch 500/500"  # not painted 500 times over
+    qtbot.waitUntil(lambda: bar.text() == "epoch 500/500", timeout=1_000)
+    assert bar.value() == 500
+
+
+def test_a_range_change_shows_at_once(qtbot):
+    bar = CalmProgressBar()
+    qtbot.addWidget(bar)
+    bar.setRange(0, 10)
+    bar.setValue(4)
+    bar.setRange(0, 0)  # busy: preparing the next run
+    assert (bar.minimum(), bar.maximum()) == (0, 0)
+    bar.setRange(0, 1)
+    bar.setValue(1)
+    bar.setFormat("finished")
+    assert (bar.value(), bar.format()) == (1, "finished")
