@@ -102,3 +102,28 @@ def test_busy_state_signals(runner, qtbot):
         pass
     assert not runner.busy
     assert not job.running
+
+
+def test_a_burst_of_reports_wakes_the_gui_thread_once_and_keeps_every_report_in_order(
+    runner, qtbot
+):
+    """A run of small data reports an epoch every 2 ms: the GUI thread is woken once for all
+    reports that arrived since it last looked, and none is lost or reordered."""
+    wakes = []
+    gate = threading.Event()
+
+    def work(ctx):
+        gate.wait(5)  # the slots below are connected before the first report
+        for i in range(2_000):
+            ctx.report(i)
+        return "done"
+
+    job = runner.start("train", work)
+    seen = []
+    job.progressed.connect(seen.append)
+    job._worker_reported.connect(lambda: wakes.append(len(seen)))
+    gate.set()
+    with qtbot.waitSignal(job.finished, timeout=10_000):
+        pass
+    assert seen == list(range(2_000))
+    assert len(wakes) < 2_000 / 10  # batched: far fewer wake-ups than reports
