@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QSize, Qt
+from PySide6.QtCore import QSize, Qt, QTimer
 from PySide6.QtGui import QBrush, QColor, QPainter, QPaintEvent
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -150,14 +150,18 @@ class EvaluatePanel(QWidget):
             f"Test set ({len(data.x_test)} samples, never used for training "
             f"or model choice): {metrics}"
         )
-        self._show_matrix()
         self.sample.blockSignals(True)
         self.sample.setRange(0, max(0, len(data.x_test) - 1))
         self.sample.blockSignals(False)
         self.picture.setVisible(bool(len(data.x_test)))
         self._show_sample(self.sample.value())
+        # The matrix in the next turn of the event loop: the end of a run then comes in two
+        # short pieces, not one long stall of the window.
+        QTimer.singleShot(0, self, lambda shown=evaluation: self._show_matrix(shown))
 
-    def _show_matrix(self) -> None:
+    def _show_matrix(self, shown: Any = None) -> None:
+        if self.evaluation is None or (shown is not None and shown is not self.evaluation):
+            return  # cleared, or a newer evaluation came first
         matrix = self.evaluation.confusion
         self.matrix_box.setVisible(matrix is not None)
         if matrix is None:

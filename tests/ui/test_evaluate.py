@@ -151,3 +151,29 @@ def test_regression_fills_the_panel_instead_of_floating(qtbot):
     assert "true value" in panel.prediction.text()
     panel.clear()
     assert not panel.picture.isVisible()
+
+
+def test_the_matrix_is_drawn_in_the_next_turn_of_the_event_loop(qtbot):
+    """A run's end comes in short pieces: the summary and sample at once, the matrix next."""
+    from types import SimpleNamespace
+
+    from dropout_studio.ui.evaluate import EvaluatePanel
+
+    panel = EvaluatePanel()
+    qtbot.addWidget(panel)
+    rng = np.random.default_rng(0)
+    data = SimpleNamespace(
+        x_test=rng.random((40, 8, 8)),
+        y_test=rng.integers(0, 3, 40),
+        class_names=["a", "b", "c"],
+    )
+    confusion = np.array([[10, 2, 1], [0, 12, 3], [1, 1, 10]])
+    evaluation = SimpleNamespace(
+        metrics={"accuracy": 0.8}, confusion=confusion, predictions=rng.random((40, 3))
+    )
+    panel.show_evaluation(data, evaluation)
+    assert "Test set (40 samples" in panel.summary.text()
+    assert panel.prediction.text().startswith("sample 0: true class")
+    assert panel.matrix.rowCount() == 0  # not in the same stall
+    qtbot.waitUntil(lambda: panel.matrix.rowCount() == 3)
+    assert panel.matrix.item(1, 2).text() == "3"
