@@ -256,11 +256,11 @@ class LossPlot(QWidget):
         self._dirty = True
 
     def clear(self) -> None:
+        """Forget the curves; the timer draws the empty plot (Train stays a short stall)."""
         self.end_live()
         self.rows = []
         self.batch_points = []
         self._dirty = True
-        self._redraw()
 
     def add_epoch(self, row: dict[str, float]) -> None:
         """Store the epoch now; the timer draws it (never drop data to keep up)."""
