@@ -155,12 +155,20 @@ def _window(app, preset: str = "mlp-classic", epochs: int = 3):
 
 
 def _spin(app, condition, timeout: float) -> None:
-    from PySide6.QtCore import QEventLoop
+    """Run the event loop as the app does (blocking between events, no polling of our own)
+    until ``condition()`` holds, checking it every 5 ms."""
+    from PySide6.QtCore import QEventLoop, QTimer
 
+    if condition():
+        return
+    loop = QEventLoop()
     end = time.time() + timeout
-    while time.time() < end and not condition():
-        app.processEvents(QEventLoop.ProcessEventsFlag.AllEvents, 20)
-        time.sleep(0.002)
+    check = QTimer()
+    check.setInterval(5)
+    check.timeout.connect(lambda: (condition() or time.time() > end) and loop.quit())
+    check.start()
+    loop.exec()
+    check.stop()
 
 
 def _train_through_the_action(app, window) -> None:
