@@ -461,7 +461,9 @@ def _spawn_cli(args: list[str], pythonpath: str | None = None) -> dict[str, floa
     return json.loads(lines[-1])
 
 
-def experiment_goals(repeats: int, old: str | None, sweep_sizes: list[str]) -> None:
+def experiment_goals(
+    repeats: int, old: str | None, sweep_sizes: list[str], sweep: bool = True
+) -> None:
     import csv
 
     from dropout_studio.core.project import save_project
@@ -496,6 +498,8 @@ def experiment_goals(repeats: int, old: str | None, sweep_sizes: list[str]) -> N
                 total = sum(float(t["wall_time_s"]) * int(t["seeds"]) for t in table)
                 rows["compare per-run wall_time_s"].append(total / runs)
                 rows["compare whole run s"].append(got["whole_s"])
+            if not sweep:
+                continue
             sweep_args = ["--rates", "0", "0.1", "0.2", "0.3", "0.5", "0.7", "--seeds", "2"]
             if sweep_sizes:
                 sweep_args += ["--sizes", *sweep_sizes]
@@ -541,6 +545,8 @@ def experiment_goals(repeats: int, old: str | None, sweep_sizes: list[str]) -> N
         speed = statistics.median(sweeps["old"]) / statistics.median(sweeps["new"])
         verdict = "met" if speed >= GOAL_SWEEP else "NOT met"
         print(f"  sweep speed-up over {old}: {speed:.2f}x (goal >= {GOAL_SWEEP}x: {verdict})")
+    elif not sweep:
+        print("  (--no-sweep: the sweep is not run)")
     elif not old:
         print("  (no --old worktree: the sweep speed-up is not measured)")
 
@@ -680,6 +686,11 @@ def main() -> None:
         help="--sizes for the sweep goal (default 60: small-data's own training size; the"
         " sweep's 'all' means the whole training part, ~1,080 digits)",
     )
+    parser.add_argument(
+        "--no-sweep",
+        action="store_true",
+        help="regime 4 without the sweep (the compare goal only, to iterate faster)",
+    )
     parser.add_argument("--worker", choices=list(WORKERS), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -701,7 +712,7 @@ def main() -> None:
     if args.only in (None, 3):
         small_data_goals(max(3, args.repeats))
     if args.only in (None, 4):
-        experiment_goals(max(1, args.repeats), args.old, args.sweep_sizes)
+        experiment_goals(max(1, args.repeats), args.old, args.sweep_sizes, not args.no_sweep)
 
 
 if __name__ == "__main__":
