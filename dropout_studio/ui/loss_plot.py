@@ -363,7 +363,9 @@ class LossPlot(QWidget):
             if span >= 0.4 * (held[1] - held[0]):
                 return
             held = None  # the curves shrank to a sliver of the axis: fit them snugly
-        below = 0.5 if held is not None and low < held[0] else 0.05
+        # Room to grow where the curves are heading (a falling loss), but little below 0:
+        # only the gap goes negative, and it should not squeeze the losses.
+        below = 0.5 if held is not None and low < held[0] and low >= 0 else 0.1
         above = 0.5 if held is not None and high > held[1] else 0.05
         bottom, top = low - below * span, high + above * span
         if low >= 0 and not (plot is self.loss_plot and self.log_y.isChecked()):

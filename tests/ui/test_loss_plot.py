@@ -259,3 +259,15 @@ def test_while_a_run_trains_the_axes_hold_still_and_the_finished_run_is_fitted(p
     plot.set_history(rows[:40])  # the run ended: fitted to what it did
     qtbot.wait(20)
     assert box.viewRange()[0][1] < 60
+
+
+def test_a_negative_gap_gets_little_room_below_zero_while_live(plot):
+    """Only the gap goes below 0; it must not squeeze the losses into the top of the pane."""
+    plot.begin_live(100)
+    for epoch in range(6):  # validation below training: dropout on while training
+        loss, val = 1.6 - 0.05 * epoch, 1.1 - 0.15 * epoch  # the gap falls to -1.0
+        plot.add_epoch({"epoch": epoch, "loss": loss, "val_loss": val})
+        plot._redraw()
+    bottom, top = plot.loss_plot.getViewBox().viewRange()[1]
+    assert bottom >= -1.0 - 0.1 * 2.6 - 0.05  # the gap's low with a tenth of the span
+    assert top >= 1.6
