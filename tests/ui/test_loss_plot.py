@@ -271,3 +271,24 @@ def test_a_negative_gap_gets_little_room_below_zero_while_live(plot):
     bottom, top = plot.loss_plot.getViewBox().viewRange()[1]
     assert bottom >= -1.0 - 0.1 * 2.6 - 0.05  # the gap's low with a tenth of the span
     assert top >= 1.6
+
+
+def test_a_run_that_trained_every_planned_epoch_keeps_its_axes_and_others_are_fitted(plot, qtbot):
+    rows = history(30)
+    plot.begin_live(30)
+    for row in rows:
+        plot.add_epoch(row)
+        plot._redraw()
+    box = plot.loss_plot.getViewBox()
+    held = box.viewRange()
+    plot.set_history(rows)  # every planned epoch: no re-laying of the axes at the end
+    assert box.viewRange() == held
+    plot.set_overlays({"run 1": ("#2ca02c", history(60, scale=3.0))})  # longer and higher
+    plot._redraw()
+    x_range, y_range = box.viewRange()
+    assert x_range[1] >= 60
+    assert y_range[1] >= 3.0 * 1.5
+    plot.clear()  # the next run, or another project: fitted again
+    plot.set_overlays({})
+    plot.set_history(rows[:10])
+    qtbot.waitUntil(lambda: box.viewRange()[0][1] < 20, timeout=1_000)
