@@ -242,7 +242,7 @@ class LossPlot(QWidget):
         19 ms at 600 epochs, measured offscreen. The axes stay held after a run that they
         frame (see :meth:`set_history`) until the next :meth:`clear`."""
         self.live_epochs = max(1, int(epochs))
-        self._held.clear()
+        self._held.pop("x", None)  # y ranges a previous run held serve until data leaves them
         for plot in (self.loss_plot, self.metric_plot):
             plot.disableAutoRange()
         self._dirty = True
@@ -257,9 +257,12 @@ class LossPlot(QWidget):
             plot.enableAutoRange()
         self._dirty = True
 
-    def clear(self) -> None:
-        """Forget the curves; the timer draws the empty plot (Train stays a short stall)."""
-        self.end_live()
+    def clear(self, keep_axes: bool = False) -> None:
+        """Forget the curves; the timer draws the empty plot. ``keep_axes``: another run of
+        the same project follows, so axes held by the last one stay until it needs others
+        (re-laying them twice as a run started was a 20–40 ms stall of the window)."""
+        if not keep_axes:
+            self.end_live()
         self.rows = []
         self.batch_points = []
         self._dirty = True

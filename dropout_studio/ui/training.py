@@ -111,7 +111,7 @@ class TrainingBinder(QObject):
             return
         snapshot = (self.document.project, self.document.path)
         self.evaluate_action.setChecked(False)
-        self.loss_plot.clear()
+        self.loss_plot.clear(keep_axes=True)
         self.evaluate_panel.clear()  # it described the previous model
         self.progress.setRange(0, 0)
         if self.state.engine != "ready":

@@ -292,3 +292,22 @@ def test_a_run_that_trained_every_planned_epoch_keeps_its_axes_and_others_are_fi
     plot.set_overlays({})
     plot.set_history(rows[:10])
     qtbot.waitUntil(lambda: box.viewRange()[0][1] < 20, timeout=1_000)
+
+
+def test_the_next_run_of_the_same_project_starts_on_the_axes_the_last_one_held(plot):
+    """Train again: no re-laying of the axes as the run starts, until its data leaves them."""
+    rows = history(30)
+    plot.begin_live(30)
+    for row in rows:
+        plot.add_epoch(row)
+        plot._redraw()
+    plot.set_history(rows)
+    box = plot.loss_plot.getViewBox()
+    held = box.viewRange()
+    plot.clear(keep_axes=True)  # as Train does
+    plot._redraw()
+    plot.begin_live(30)
+    for row in history(30, scale=0.9)[:5]:
+        plot.add_epoch(row)
+        plot._redraw()
+    assert box.viewRange() == held
