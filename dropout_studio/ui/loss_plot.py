@@ -345,6 +345,8 @@ class LossPlot(QWidget):
             self._hold_live_ranges(epochs)
 
     def _hold_live_ranges(self, epochs: np.ndarray) -> None:
+        if not len(epochs) and self.live_epochs is None:
+            return  # emptied for the next run: its axes come with its first epochs
         overlays = [c.getData() for c in getattr(self, "overlay_curves", {}).values()]
         last = max([self.live_epochs or 1, *(len(x) for x, _ in overlays if x is not None)])
         if len(epochs):
