@@ -353,7 +353,8 @@ class LossPlot(QWidget):
             last = max(last, int(epochs[-1]))
         if self._held.get("x") != (1.0, float(last)):
             self._held["x"] = (1.0, float(last))
-            self.loss_plot.setXRange(1, max(last, 2), padding=0.02)  # the metric pane follows
+            # room past the last epoch for its tick label; the metric pane follows
+            self.loss_plot.setXRange(1, max(last, 2), padding=0.05)
         shown = [c for c in (self.train_curve, self.val_curve, self.gap_curve) if c.isVisible()]
         if self.batch_curve.isVisible():
             shown.append(self.batch_curve)
