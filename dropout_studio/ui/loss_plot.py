@@ -273,7 +273,12 @@ class LossPlot(QWidget):
         self._dirty = True
 
     def set_overlays(self, overlays: dict[str, tuple[str, list[dict[str, float]]]]) -> None:
-        """Validation curves of earlier runs, dotted, in their run colour."""
+        """Validation curves of earlier runs, dotted, in their run colour. The same overlays
+        again (the runs list refreshes after every run) change nothing: rebuilding them
+        re-laid the legend and the plot at the end of each run."""
+        if overlays == getattr(self, "_overlays_shown", None):
+            return
+        self._overlays_shown = overlays
         for curve in getattr(self, "overlay_curves", {}).values():
             self.loss_plot.removeItem(curve)
         self.overlay_curves = {}

@@ -311,3 +311,15 @@ def test_the_next_run_of_the_same_project_starts_on_the_axes_the_last_one_held(p
         plot.add_epoch(row)
         plot._redraw()
     assert box.viewRange() == held
+
+
+def test_the_same_overlays_again_leave_the_curves_alone(plot):
+    overlays = {"run 1": ("#2ca02c", history())}
+    plot.set_overlays(overlays)
+    curve = plot.overlay_curves["run 1"]
+    plot.set_overlays({"run 1": ("#2ca02c", history())})  # the runs list refreshed
+    assert plot.overlay_curves["run 1"] is curve
+    plot.set_overlays({"run 1": ("#d62728", history())})  # another colour: redrawn
+    assert plot.overlay_curves["run 1"] is not curve
+    plot.set_overlays({})
+    assert plot.overlay_curves == {}
