@@ -159,8 +159,8 @@ class EvaluatePanel(QWidget):
         # short pieces, not one long stall of the window.
         QTimer.singleShot(0, self, lambda shown=evaluation: self._show_matrix(shown))
 
-    def _show_matrix(self, shown: Any = None) -> None:
-        if self.evaluation is None or (shown is not None and shown is not self.evaluation):
+    def _show_matrix(self, shown: Any) -> None:
+        if shown is not self.evaluation:
             return  # cleared, or a newer evaluation came first
         matrix = self.evaluation.confusion
         self.matrix_box.setVisible(matrix is not None)

@@ -40,8 +40,11 @@ class LossPlot(QWidget):
         self.rows: list[dict[str, float]] = []
         self._dirty = False
         self.live_epochs: int | None = None  # the planned epochs while a run trains
-        # ranges held while live: "x" (shared by both panes), "loss", "metric"
+        # ranges the axes hold while a run trains (and after one they frame): "x" (shared by
+        # both panes), "loss", "metric"; empty while the plot fits its data
         self._held: dict[str, tuple[float, float]] = {}
+        self.overlay_curves: dict[str, pg.PlotDataItem] = {}
+        self._overlays_shown: dict[str, tuple[str, list[dict[str, float]]]] = {}
         pg.setConfigOptions(antialias=False)
         base, text = self.palette().base().color(), self.palette().text().color()
         self.loss_plot = readable_plot(whole_x=True)
@@ -269,10 +272,10 @@ class LossPlot(QWidget):
         """Validation curves of earlier runs, dotted, in their run colour. The same overlays
         again (the runs list refreshes after every run) change nothing: rebuilding them
         re-laid the legend and the plot at the end of each run."""
-        if overlays == getattr(self, "_overlays_shown", None):
+        if overlays == self._overlays_shown:
             return
         self._overlays_shown = overlays
-        for curve in getattr(self, "overlay_curves", {}).values():
+        for curve in self.overlay_curves.values():
             self.loss_plot.removeItem(curve)
         self.overlay_curves = {}
         for name, (colour, history) in overlays.items():
@@ -345,7 +348,7 @@ class LossPlot(QWidget):
     def _hold_live_ranges(self, epochs: np.ndarray) -> None:
         if not len(epochs) and self.live_epochs is None:
             return  # emptied for the next run: its axes come with its first epochs
-        overlays = [c.getData() for c in getattr(self, "overlay_curves", {}).values()]
+        overlays = [c.getData() for c in self.overlay_curves.values()]
         last = max([self.live_epochs or 1, *(len(x) for x, _ in overlays if x is not None)])
         if len(epochs):
             last = max(last, int(epochs[-1]))

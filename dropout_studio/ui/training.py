@@ -213,8 +213,9 @@ class TrainingBinder(QObject):
         kind = getattr(event, "kind", "")
         if kind == "started":
             self.steps_per_epoch = int(event.metrics.get("steps_per_epoch", 1))
-            self.progress.setRange(0, max(1, int(event.metrics.get("epochs", 1))))
-            self.loss_plot.begin_live(int(event.metrics.get("epochs", 1)))
+            epochs = max(1, int(event.metrics.get("epochs", 1)))
+            self.progress.setRange(0, epochs)
+            self.loss_plot.begin_live(epochs)
             self.progress.setValue(0)
             self.status.showMessage(f"training on {event.message}")
         elif kind == "epoch_ended":

@@ -365,8 +365,8 @@ class CalmProgressBar(QProgressBar):
         return super().format() if self._format is None else self._format
 
     def setRange(self, minimum: int, maximum: int) -> None:  # type: ignore[override]
+        self.apply()  # what was set belongs to the old range
         super().setRange(minimum, maximum)  # busy on or off: shown at once
-        self.apply()
 
     def apply(self) -> None:
         """Paint what was set since the last frame."""
