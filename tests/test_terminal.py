@@ -241,3 +241,65 @@ def test_train_stderr_holds_no_tensorflow_lines(tmp_path: Path) -> None:
     assert "cuInit" not in result.stderr
     assert "epoch 1" in result.stderr + result.stdout  # our messages still show
     assert (tmp_path / "run").is_dir()
+
+
+def test_deferred_packages_fail_only_in_the_importing_thread_and_only_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import importlib
+    import threading
+
+    from dropout_studio.quiet import optional_packages_deferred
+
+    (tmp_path / "probed_extra").mkdir()
+    (tmp_path / "probed_extra" / "__init__.py").write_text("VALUE = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    before = list(sys.meta_path)
+    elsewhere: list[object] = []
+    with optional_packages_deferred(frozenset({"probed_extra"})):
+        with pytest.raises(ModuleNotFoundError, match="while TensorFlow imports"):
+            importlib.import_module("probed_extra")
+        assert "probed_extra" not in sys.modules
+        other = threading.Thread(target=lambda: elsewhere.append(importlib.import_module("json")))
+        other.start()
+        other.join()
+    assert sys.meta_path == before
+    assert elsewhere  # another thread imported as usual
+    assert importlib.import_module("probed_extra").VALUE == 1  # and so does this one, after
+    sys.modules.pop("probed_extra", None)
+
+
+def test_jax_is_deferred_only_off_the_jax_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dropout_studio.quiet import deferred_packages
+
+    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
+    assert {"sklearn", "matplotlib", "pandas", "jax"} <= deferred_packages()
+    monkeypatch.setenv("KERAS_BACKEND", "jax")
+    assert "jax" not in deferred_packages()
+    assert "sklearn" in deferred_packages()
+
+
+def test_tensorflow_imports_without_the_packages_it_only_probes_for() -> None:
+    """The real import under the hook: Keras builds and trains a model, the probed packages
+    were never imported, and each still imports afterwards (the digits dataset needs sklearn,
+    the sweep chart matplotlib)."""
+    env = {**os.environ, "KERAS_BACKEND": "tensorflow"}
+    result = _python(
+        """
+        import sys
+        from dropout_studio.quiet import quiet_tensorflow
+        quiet_tensorflow()
+        import numpy as np
+        import keras
+        probed = [m for m in ("sklearn", "matplotlib", "pandas", "jax") if m in sys.modules]
+        assert not probed, probed
+        model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+        model.compile("sgd", "mse")
+        model.fit(np.ones((4, 3)), np.zeros((4, 2)), epochs=1, verbose=0)
+        import sklearn.datasets, matplotlib.pyplot
+        print("ok")
+        """,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"
