@@ -39,21 +39,21 @@ class StreamSteps:
             tf.TensorSpec((None, *y.shape[1:]), tf.as_dtype(y.dtype)),
         )
 
-        @tf.function(input_signature=batches)
+        @tf.function(input_signature=batches, autograph=False)
         def train_batch(xb: Any, yb: Any) -> tuple[Any, Any]:
             compiled.check_stop()
             total = compiled.learn(xb, yb)
             state["batch"].assign_add(1)
             return total, tf.logical_not(tf.math.is_finite(total))
 
-        @tf.function(input_signature=batches)
+        @tf.function(input_signature=batches, autograph=False)
         def eval_batch(xb: Any, yb: Any) -> tuple[Any, Any]:
             losses, hits = batch_loss(yb, model(prepare(xb), training=False))
             return tf.reduce_sum(losses), tf.reduce_sum(hits)
 
         scalar = tf.TensorSpec((), tf.float32)
 
-        @tf.function(input_signature=(scalar, scalar))
+        @tf.function(input_signature=(scalar, scalar), autograph=False)
         def finish_epoch(val_loss: Any, val_metric: Any) -> tuple[Any, Any, Any]:
             rows = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
             rows, _, halt, bad = close_epoch(

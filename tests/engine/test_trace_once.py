@@ -144,3 +144,35 @@ def test_a_rate_zero_layer_is_kept_but_invisible():
     np.testing.assert_array_equal(np.asarray(plain(x)), np.asarray(model(x)))
     result = train(project, load_dataset(project.dataset, 0))
     assert result.masks == {}  # the diagram gets no record for it
+
+
+def test_the_step_traces_without_autograph_in_every_branch(monkeypatch):
+    """The step's control flow is explicit (``tf.while_loop``/``tf.cond``): autograph converts
+    nothing, for mini-batches, one full batch and a validation set taken in chunks, and the
+    chunked validation loss equals the one-pass one."""
+    from tensorflow.python.autograph.impl import api
+
+    from dropout_studio.engine import train as train_module
+
+    converted = []
+    real = api._convert_actual
+
+    def spy(entity, program_ctx):
+        converted.append(getattr(entity, "__qualname__", repr(entity)))
+        return real(entity, program_ctx)
+
+    monkeypatch.setattr(api, "_convert_actual", spy)
+    project = tiny_project(epochs=3, samples=120)
+    data = load_dataset(project.dataset, 0)
+    one_pass = {}
+    for batch_size in (16, 1000):
+        run = train(project.with_training(batch_size=batch_size), data)
+        assert run.status == "finished"
+        assert len(run.history) == 3
+        one_pass[batch_size] = [row["val_loss"] for row in run.history]
+    monkeypatch.setattr(train_module, "EVAL_CHUNK_MAX", 7)  # 24 validation rows: 4 chunks
+    chunked = train(project.with_training(batch_size=1000), data)
+    assert converted == []
+    np.testing.assert_allclose(
+        [row["val_loss"] for row in chunked.history], one_pass[1000], rtol=1e-5
+    )
