@@ -511,17 +511,21 @@ class StepCache:
     step the same way, so a seed gives a bitwise-equal history standalone or in an experiment.
 
     The model of a run's result is the step's model: the next run on the same step overwrites
-    its weights. Keep one cache per experiment, not per process.
+    its weights. Keep one cache per experiment (or per window, whose next Train retires the last
+    model), not per process. ``limit`` bounds the steps kept: a new one beyond it drops the rest.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int | None = None) -> None:
         self.steps: dict[Any, _CompiledStep] = {}
         self.traces = 0  # steps built (each traces once per data shape)
+        self.limit = limit
 
     def step_for(self, project: Project, data: Dataset, keep_best: bool) -> _CompiledStep:
         key = _step_key(project, data, keep_best)
         step = self.steps.get(key)
         if step is None:
+            if self.limit is not None and len(self.steps) >= self.limit:
+                self.steps.clear()
             step = _CompiledStep(project, data, keep_best)
             self.steps[key] = step
             self.traces += 1

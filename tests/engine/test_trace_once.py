@@ -176,3 +176,25 @@ def test_the_step_traces_without_autograph_in_every_branch(monkeypatch):
     np.testing.assert_allclose(
         [row["val_loss"] for row in chunked.history], one_pass[1000], rtol=1e-5
     )
+
+
+def test_a_limited_cache_keeps_only_the_newest_steps():
+    project = tiny_project(epochs=1)
+    data = load_dataset(project.dataset, 0)
+    cache = StepCache(limit=1)
+    train(project, data, steps=cache)
+    wider = replace(
+        project,
+        network=replace(
+            project.network,
+            layers=(
+                project.network.layers[0],
+                replace(project.network.layers[1], options=(("units", 8),)),
+                project.network.layers[2],
+            ),
+        ),
+    )
+    run = train(wider, data, steps=cache)
+    assert cache.traces == 2
+    (kept,) = cache.steps.values()
+    assert kept.model is run.model
