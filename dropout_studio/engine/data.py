@@ -128,6 +128,7 @@ class Dataset:
     class_names: list[str] = field(default_factory=list)
     description: str = ""
     placement: str = ""
+    train_available: int | None = None  # the training part's size before train_size took some
 
     @property
     def signature(self) -> DataSignature:
@@ -727,14 +728,16 @@ def stratified_take(
 
 def split_indices(
     y: np.ndarray, spec: DatasetSpec, seed: int, classify: bool
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
     """Indices of the training, validation and test parts: fixed by the seed and the labels
-    alone, so a set split in memory and the same set streamed from disk get the same parts."""
+    alone, so a set split in memory and the same set streamed from disk get the same parts.
+    Last, how many samples the training part had before ``train_size`` took some."""
     rng = np.random.default_rng(seed)
     rest, test = stratified_split(y, spec.test_split, rng, classify)
     val_fraction = spec.validation_split / max(1e-9, 1 - spec.test_split)
     train_rel, val_rel = stratified_split(y[rest], val_fraction, rng, classify)
     train, val = rest[train_rel], rest[val_rel]
+    available = len(train)
     if spec.train_size is not None:
         train = train[stratified_take(y[train], spec.train_size, rng, classify)]
     if len(train) < 2:
@@ -742,7 +745,7 @@ def split_indices(
             f"only {len(train)} training samples remain after the split: lower "
             "validation_split or test_split, or use more data"
         )
-    return train, val, test
+    return train, val, test, available
 
 
 def split(
@@ -760,7 +763,7 @@ def split(
     read, a batch at a time, with the same arithmetic, so a model sees the same floats.
     """
     classify = bool(names)
-    train, val, test = split_indices(y, spec, seed, classify)
+    train, val, test, available = split_indices(y, spec, seed, classify)
     y = y.astype("int32") if classify else y.astype("float32")
     if divide_by and x.dtype == np.uint8:
         raws = [x[idx] for idx in (train, val, test)]
@@ -770,7 +773,15 @@ def split(
             scaling = Scaling(divide_by, mean, np.where(std < 1e-6, 1.0, std))
         images = [PixelArray(raw, scaling) for raw in raws]
         return Dataset(
-            images[0], y[train], images[1], y[val], images[2], y[test], names, description
+            images[0],
+            y[train],
+            images[1],
+            y[val],
+            images[2],
+            y[test],
+            names,
+            description,
+            train_available=available,
         )
     parts = []
     for idx in (train, val, test):
@@ -787,7 +798,17 @@ def split(
             part -= mean
             part /= std
     x_train, x_val, x_test = parts
-    return Dataset(x_train, y[train], x_val, y[val], x_test, y[test], names, description)
+    return Dataset(
+        x_train,
+        y[train],
+        x_val,
+        y[val],
+        x_test,
+        y[test],
+        names,
+        description,
+        train_available=available,
+    )
 
 
 def _image_folder(
@@ -817,7 +838,7 @@ def _image_folder(
             f"the dataset has only {len(files)} samples; at least 5 are needed to split "
             "it into training, validation and test sets"
         )
-    indices = split_indices(y, spec, seed, True)
+    *indices, available = split_indices(y, spec, seed, True)
     size = len(files) * int(np.prod(shape))
     streamed = size > budget
     total = len(indices[0]) if streamed else len(files)
@@ -861,7 +882,16 @@ def _image_folder(
     y = y.astype("int32")
     train, val, test = indices
     return Dataset(
-        parts[0], y[train], parts[1], y[val], parts[2], y[test], names, f"images {path.name}", why
+        parts[0],
+        y[train],
+        parts[1],
+        y[val],
+        parts[2],
+        y[test],
+        names,
+        f"images {path.name}",
+        why,
+        train_available=available,
     )
 
 

@@ -31,6 +31,7 @@ from dropout_studio.ui.sample_view import draw_preview
 from dropout_studio.ui.words import IconMessage
 
 Editor = Callable[[Project, str], None]
+QT_INT_MAX = 2**31 - 1
 UNKNOWN_MAXIMUM = 999_999
 
 
@@ -183,6 +184,10 @@ class DatasetPanel(QGroupBox):
         """'all' ticked, or the chosen count on a slider from 2 to the samples available."""
         size = self.document.project.dataset.train_size
         available = self.train_available
+        if size is not None:  # Qt's widgets hold 32-bit ints; no set is that large
+            size = min(size, QT_INT_MAX)
+        if available is not None:
+            available = min(available, QT_INT_MAX)
         self.train_all.setChecked(size is None)
         self.train_slider.setRange(2, max(2, available or 2))
         self.train_size.setMaximum(

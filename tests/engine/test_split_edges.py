@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -22,3 +24,14 @@ def test_a_test_split_that_takes_every_one_sample_class_is_a_data_error(name):
     )
     with pytest.raises(DataError, match="training samples remain"):
         load_dataset(spec, 0)
+
+
+@pytest.mark.parametrize("validation_split", [0.2, 1e-12])
+def test_a_dataset_knows_its_training_part_before_train_size_takes_some(validation_split):
+    """The window's train-size slider reads this count: estimating it from the held-out parts
+    and a tiny split fraction once gave more samples than a Qt widget can hold."""
+    whole = DatasetSpec("builtin", "digits", validation_split=validation_split, test_split=0.2)
+    everything = load_dataset(whole, 0)
+    taken = load_dataset(replace(whole, train_size=60), 0)
+    assert len(taken.x_train) == 60
+    assert taken.train_available == len(everything.x_train) == everything.train_available

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -369,3 +370,19 @@ def test_property_fields_keep_precise_values(make_window):
     window.stack_editor.select(2)  # shown again from the project: nothing rounded
     assert props.rate_spin.value() == pytest.approx(0.125)
     assert props.l2.value() == pytest.approx(1e-6)
+
+
+def test_train_size_widgets_hold_counts_beyond_qt_ints(make_window):
+    """A project file may ask for more samples than a 32-bit Qt widget holds: the slider and
+    the spin box stop at their limit instead of raising OverflowError in the event loop."""
+    from dropout_studio.ui.panels import QT_INT_MAX
+
+    window = make_window("small-data")
+    dataset = window.document.project.dataset
+    window.document.set_project(
+        replace(window.document.project, dataset=replace(dataset, train_size=10**12))
+    )
+    window.dataset_panel.set_train_available(10**13)
+    assert window.dataset_panel.train_slider.maximum() == QT_INT_MAX
+    assert window.dataset_panel.train_size.value() == QT_INT_MAX
+    assert window.document.project.dataset.train_size == 10**12  # the project keeps its value
