@@ -18,11 +18,10 @@ and passes every other byte through unchanged: Python tracebacks, warnings and o
 still show. Outside that window nothing is filtered. No TensorFlow import happens here.
 
 The same hook keeps the imports of Keras and TensorFlow lean: while they run (in the importing
-thread only), the optional packages they merely probe for are reported missing (:func:`deferred_packages`).
-Keras
-and TensorFlow guard each of those imports, and nothing of ours uses what they would enable
-(Keras' scikit-learn wrappers, its matplotlib image gallery, DataFrame inputs to ``fit``,
-TFLite's JAX converter). That took ``import tensorflow`` from 4.4 s to 2.7 s on a 2-core machine,
+thread only), the optional packages they merely probe for are reported missing
+(:data:`KERAS_PROBES`, :data:`TENSORFLOW_PROBES`). Keras and TensorFlow guard each of those
+imports, and nothing of ours uses what they would enable (Keras' scikit-learn wrappers, its
+matplotlib image gallery, DataFrame inputs to ``fit``, TFLite's JAX converter). That took ``import tensorflow`` from 4.4 s to 2.7 s on a 2-core machine,
 the largest share of the time from launch to the first epoch. Whoever needs one of them later
 imports it as usual: a refused import leaves nothing behind in ``sys.modules``.
 """
@@ -33,6 +32,7 @@ import contextlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
+import json
 import os
 import re
 import sys
@@ -139,18 +139,35 @@ def filtered_stderr() -> Iterator[None]:
             os.close(saved)
 
 
-def deferred_packages() -> frozenset[str]:
-    """The top-level packages the imports of Keras and TensorFlow only probe for (JAX too, unless Keras runs
-    on it: Keras then imports JAX itself)."""
-    probed = {"sklearn", "matplotlib", "pandas"}
-    if os.environ.get("KERAS_BACKEND", "tensorflow").strip().lower() != "jax":
-        probed |= {"jax", "jaxlib"}
-    return frozenset(probed)
+# What the imports of Keras and TensorFlow probe for. Keras on JAX (or on numpy, whose backend
+# uses JAX too) imports JAX itself: it is then never deferred to Keras' import.
+KERAS_PROBES = frozenset({"sklearn", "matplotlib", "pandas"})
+TENSORFLOW_PROBES = KERAS_PROBES | {"jax", "jaxlib"}
+
+
+def keras_backend_configured() -> str:
+    """The backend Keras will choose, found as Keras finds it (``KERAS_BACKEND``, else the
+    ``backend`` of ``$KERAS_HOME/keras.json`` or ``~/.keras/keras.json``, else TensorFlow),
+    without importing Keras."""
+    chosen = os.environ.get("KERAS_BACKEND")
+    if chosen:
+        return chosen.strip().lower()
+    home = os.environ.get("KERAS_HOME")
+    if not home:
+        base = os.path.expanduser("~")
+        home = os.path.join(base if os.access(base, os.W_OK) else "/tmp", ".keras")
+    try:
+        with open(os.path.join(home, "keras.json"), encoding="utf-8") as fh:
+            backend = json.load(fh).get("backend", "tensorflow")
+    except (OSError, ValueError, AttributeError):
+        return "tensorflow"
+    return str(backend).strip().lower()
 
 
 class _DeferOptional(importlib.abc.MetaPathFinder):
-    """Reports :func:`deferred_packages` missing to one thread (the one importing TensorFlow);
-    other threads, and that one once the import is over, import them as usual."""
+    """Reports ``packages`` missing to one thread (the one importing Keras or TensorFlow);
+    other threads, that one once the import is over, and a package already imported (its
+    submodules) import as usual."""
 
     def __init__(self, packages: frozenset[str]) -> None:
         self.packages = packages
@@ -162,7 +179,8 @@ class _DeferOptional(importlib.abc.MetaPathFinder):
         path: Sequence[str] | None,
         target: ModuleType | None = None,
     ) -> importlib.machinery.ModuleSpec | None:
-        if threading.get_ident() == self.thread and fullname.split(".")[0] in self.packages:
+        top = fullname.split(".")[0]
+        if threading.get_ident() == self.thread and top in self.packages and top not in sys.modules:
             raise ModuleNotFoundError(
                 f"{fullname} is not imported while TensorFlow imports", name=fullname
             )
@@ -170,10 +188,10 @@ class _DeferOptional(importlib.abc.MetaPathFinder):
 
 
 @contextlib.contextmanager
-def optional_packages_deferred(packages: frozenset[str] | None = None) -> Iterator[None]:
-    """While active, this thread's imports of ``packages`` (default :func:`deferred_packages`)
-    fail as if they were not installed; see the module docstring for why that is safe."""
-    finder = _DeferOptional(deferred_packages() if packages is None else packages)
+def optional_packages_deferred(packages: frozenset[str]) -> Iterator[None]:
+    """While active, this thread's imports of ``packages`` fail as if they were not installed;
+    see the module docstring for why that is safe."""
+    finder = _DeferOptional(packages)
     sys.meta_path.insert(0, finder)
     try:
         yield
@@ -198,7 +216,9 @@ class _QuietLoader(importlib.abc.Loader):
     def exec_module(self, module: ModuleType) -> None:
         quiet = filtered_stderr() if self._filter_stderr else contextlib.nullcontext()
         try:
-            with quiet, optional_packages_deferred():
+            uses_jax = keras_backend_configured() in ("jax", "numpy")
+            probes = KERAS_PROBES if uses_jax else TENSORFLOW_PROBES
+            with quiet, optional_packages_deferred(probes):
                 self._loader.exec_module(module)
                 if self._tensorflow:
                     with contextlib.suppress(Exception):

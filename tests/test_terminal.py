@@ -253,6 +253,7 @@ def test_deferred_packages_fail_only_in_the_importing_thread_and_only_meanwhile(
 
     (tmp_path / "probed_extra").mkdir()
     (tmp_path / "probed_extra" / "__init__.py").write_text("VALUE = 1\n")
+    (tmp_path / "probed_extra" / "part.py").write_text("")
     monkeypatch.syspath_prepend(str(tmp_path))
     before = list(sys.meta_path)
     elsewhere: list[object] = []
@@ -260,23 +261,38 @@ def test_deferred_packages_fail_only_in_the_importing_thread_and_only_meanwhile(
         with pytest.raises(ModuleNotFoundError, match="while TensorFlow imports"):
             importlib.import_module("probed_extra")
         assert "probed_extra" not in sys.modules
-        other = threading.Thread(target=lambda: elsewhere.append(importlib.import_module("json")))
+        other = threading.Thread(
+            target=lambda: elsewhere.append(importlib.import_module("probed_extra"))
+        )
         other.start()
         other.join()
+        assert [module.VALUE for module in elsewhere] == [1]  # another thread imports it
+        importlib.import_module("probed_extra.part")  # and, once imported, its submodules
+    sys.modules.pop("probed_extra", None)
+    sys.modules.pop("probed_extra.part", None)
     assert sys.meta_path == before
-    assert elsewhere  # another thread imported as usual
-    assert importlib.import_module("probed_extra").VALUE == 1  # and so does this one, after
+    assert importlib.import_module("probed_extra").VALUE == 1  # this thread too, after
     sys.modules.pop("probed_extra", None)
 
 
-def test_jax_is_deferred_only_off_the_jax_backend(monkeypatch: pytest.MonkeyPatch) -> None:
-    from dropout_studio.quiet import deferred_packages
-
-    monkeypatch.setenv("KERAS_BACKEND", "tensorflow")
-    assert {"sklearn", "matplotlib", "pandas", "jax"} <= deferred_packages()
-    monkeypatch.setenv("KERAS_BACKEND", "jax")
-    assert "jax" not in deferred_packages()
-    assert "sklearn" in deferred_packages()
+@pytest.mark.parametrize("configured", ["jax", "numpy"])
+def test_keras_on_a_backend_that_imports_jax_still_imports(tmp_path: Path, configured: str) -> None:
+    """Keras on JAX (or numpy, whose backend imports JAX too), chosen in keras.json with no
+    KERAS_BACKEND set: JAX is never refused to Keras' own import."""
+    (tmp_path / "keras.json").write_text(f'{{"backend": "{configured}"}}')
+    env = {k: v for k, v in os.environ.items() if k != "KERAS_BACKEND"}
+    env["KERAS_HOME"] = str(tmp_path)
+    result = _python(
+        """
+        from dropout_studio.quiet import quiet_tensorflow
+        quiet_tensorflow()
+        import keras
+        print(keras.backend.backend())
+        """,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == configured
 
 
 def test_tensorflow_imports_without_the_packages_it_only_probes_for() -> None:

@@ -108,8 +108,6 @@ class _TraceStopped(Exception):
     """Raised from the Python body of a step while it is being traced, when Stop was pressed:
     tracing is the longest uninterruptible part of a run's start (0.5–1.5 s), so it checks."""
 
-    ag_pass_through = True  # autograph (a user's own tf.function) re-raises it unwrapped
-
 
 class _HandlerFailed(Exception):
     """Carries an exception raised by the caller's ``on_event`` through the loop unchanged."""
@@ -519,10 +517,12 @@ class StepCache:
         self.steps: dict[Any, _CompiledStep] = {}
         self.traces = 0  # steps built (each traces once per data shape)
         self.limit = limit
+        self.reused = False  # the last step_for handed out a step an earlier run had used
 
     def step_for(self, project: Project, data: Dataset, keep_best: bool) -> _CompiledStep:
         key = _step_key(project, data, keep_best)
         step = self.steps.get(key)
+        self.reused = step is not None
         if step is None:
             if self.limit is not None and len(self.steps) >= self.limit:
                 self.steps.clear()

@@ -265,7 +265,9 @@ class DatasetPanel(QGroupBox):
         and gives the whole set's size and class counts."""
         self.error.setVisible(False)
         self.info.setText(data.summary())
-        if getattr(data, "train_available", 0) is not None:
+        # A whole set (it has a validation part) gives its count, exact or estimated; a file's
+        # sample only when its probe knew the set's size.
+        if hasattr(data, "x_val") or getattr(data, "train_available", None) is not None:
             self.set_train_available(self._available(data))
         shown = draw_preview(self.preview, data)
         if shown:

@@ -86,7 +86,13 @@ def action_states(s: Situation) -> dict[str, ActionState]:
             idle and s.has_model and s.engine == "ready",
             why_not or model_tip or "Analyse the trained model",
         ),
-        "export_model": ActionState(s.has_model, model_tip or "Export the trained model"),
+        # A run may train the last model in place (the window reuses its compiled step).
+        "export_model": ActionState(
+            s.has_model and s.job != "train",
+            model_tip
+            or ("Wait: a run is training this model" if s.job == "train" else "")
+            or "Export the trained model",
+        ),
     }
 
 

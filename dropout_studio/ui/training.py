@@ -58,7 +58,7 @@ class TrainingBinder(QObject):
     """Owns the Train, Stop and Evaluate mode actions and the one training job."""
 
     trained = Signal(object)  # TrainOutcome (finished, early stopped, stopped or NaN-failed)
-    model_retired = Signal()  # the next run trains the last model in place: views let go of it
+    model_retired = Signal()  # a failed run had reset the last model in place: views let go
 
     def __init__(
         self,
@@ -82,8 +82,10 @@ class TrainingBinder(QObject):
         self.last: TrainOutcome | None = None
         # The engine's compiled steps (a StepCache), kept from run to run and touched only by
         # the train job: a Train after a rate, seed, learning-rate or epoch change starts
-        # without tracing again (0.5-1 s on a 2-core machine).
+        # without tracing again (0.5-1 s on a 2-core machine). A reused step trains the last
+        # run's model in place, so export and analysis wait while a run trains (state.py).
         self.steps: Any = None
+        self.fresh_steps = False  # another project: the next run builds its own step
         self.epochs_planned = 0
         self.steps_per_epoch = 1
         self.started_at = 0.0
@@ -154,24 +156,15 @@ class TrainingBinder(QObject):
         self.epochs_planned = project.training.epochs
         self.started_at = time.perf_counter()
         self.progress.setFormat("preparing…")
-        reuse = self._retire_last_model()
+        # An export or analysis started before Train may still read the last model.
+        readers = any(job.kind in ("export", "analysis") for job in self.runner.jobs())
+        reuse = not readers and not self.fresh_steps
+        self.fresh_steps = False
         job = self.runner.start("train", lambda ctx: self._work(project, path, ctx, reuse))
         job.progressed.connect(self._on_job_progressed)
         job.returned.connect(self._on_job_returned)
         job.errored.connect(self._on_job_errored)
         self.job = job
-
-    def _retire_last_model(self) -> bool:
-        """Whether the run may reuse the last run's compiled step, whose model it then trains in
-        place. The last model retires first (export and analysis wait for the new one); while an
-        export or analysis still reads it, the run builds a step of its own instead."""
-        if any(job.kind in ("export", "analysis") for job in self.runner.jobs()):
-            return False
-        if self.last is not None:
-            self.last = None
-            self.state.set(has_model=False, has_analysis=False)
-            self.model_retired.emit()
-        return True
 
     def _work(
         self, project: Project, path: Path | None, ctx: JobContext, reuse: bool = False
@@ -191,6 +184,7 @@ class TrainingBinder(QObject):
 
             if not reuse or self.steps is None:
                 self.steps = StepCache(limit=1)
+            self.steps.reused = False
             log_dir = str(folder / "tensorboard") if folder else None
             result = train(project, data, ctx.report, ctx.stop, log_dir=log_dir, steps=self.steps)
         outcome = TrainOutcome(project, result, data)
@@ -303,6 +297,11 @@ class TrainingBinder(QObject):
             ).show()
 
     def _on_job_errored(self, message: str, details: str) -> None:
+        if self.last is not None and self.steps is not None and self.steps.reused:
+            # The run reset the last model (its reused step's) before failing: it is gone.
+            self.last = None
+            self.state.set(has_model=False, has_analysis=False)
+            self.model_retired.emit()
         self.loss_plot.end_live()
         self.progress.setRange(0, 1)
         self.progress.setValue(0)
@@ -317,6 +316,7 @@ class TrainingBinder(QObject):
     def _on_document_replaced(self, _document: ProjectDocument) -> None:
         """Another project: the last model and its views describe the old one."""
         self.last = None
+        self.fresh_steps = True  # let the old project's step (and its model) go
         self._pending_masks = None
         self.evaluate_action.setChecked(False)
         self.loss_plot.clear()

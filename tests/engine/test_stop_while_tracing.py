@@ -41,7 +41,7 @@ def test_a_set_stop_aborts_the_trace_and_the_step_still_trains_afterwards():
         tf.constant(1),
         tf.constant(1),
     )
-    with pytest.raises(_TraceStopped):  # autograph passes it through, not as a StagingError
+    with pytest.raises(_TraceStopped):  # as it is: the step is traced without autograph
         step.run_steps.get_concrete_function(*args)
     step.stop = None
     result = train(project, data, steps=cache)

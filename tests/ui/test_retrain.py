@@ -7,6 +7,7 @@ import threading
 from dataclasses import replace
 
 import numpy as np
+import pytest
 
 from dropout_studio.core.spec import DropoutSpec
 from tests.ui.fakes import start_training
@@ -47,8 +48,7 @@ def test_a_second_train_reuses_the_trace_and_trains_as_a_fresh_run(make_window, 
     window.document.set_project(changed)
     with qtbot.waitSignal(window.training.trained, timeout=120_000) as blocker:
         start_training(window)
-        # The step's model is the last run's: it retires as the run starts.
-        assert window.training.last is None
+        # The run may train the last model in place: nothing exports it meanwhile.
         assert not window.exports.model_actions["keras"].isEnabled()
     second = blocker.args[0]
 
@@ -61,7 +61,8 @@ def test_a_second_train_reuses_the_trace_and_trains_as_a_fresh_run(make_window, 
     assert window.exports.model_actions["keras"].isEnabled()
 
 
-def test_an_export_still_reading_the_last_model_keeps_it(make_window, qtbot):
+@pytest.mark.parametrize("reader", ["export", "analysis"])
+def test_an_export_or_analysis_still_reading_the_last_model_keeps_it(make_window, qtbot, reader):
     window = _engine_window(make_window, qtbot)
     first = _train(window, qtbot)
     before = [np.array(w) for w in first.result.model.get_weights()]
@@ -74,7 +75,7 @@ def test_an_export_still_reading_the_last_model_keeps_it(make_window, qtbot):
         reading.set()
         release.wait(60)
 
-    export = window.runner.start("export", slow_export)
+    export = window.runner.start(reader, slow_export)
     qtbot.waitUntil(reading.is_set, timeout=10_000)
     try:
         second = _train(window, qtbot)
@@ -87,3 +88,44 @@ def test_an_export_still_reading_the_last_model_keeps_it(make_window, qtbot):
     after = first.result.model.get_weights()
     for kept, now in zip(before, after):
         np.testing.assert_array_equal(kept, now)
+
+
+def test_a_run_that_fails_before_reusing_the_step_keeps_the_last_model(make_window, qtbot):
+    window = _engine_window(make_window, qtbot)
+    first = _train(window, qtbot)
+    window.document.set_project(window.document.project.with_training(device="gpu:7"))
+    job = start_training(window)
+    with qtbot.waitSignal(job.finished, timeout=60_000):
+        pass
+    assert window.training.last is first  # the device check failed before any step was used
+    assert window.exports.model_actions["keras"].isEnabled()
+
+
+def test_a_run_that_fails_after_resetting_the_last_model_retires_it(
+    make_window, qtbot, monkeypatch
+):
+    from dropout_studio.engine import train as train_module
+
+    window = _engine_window(make_window, qtbot)
+    _train(window, qtbot)
+
+    def broken(self):
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(train_module._CompiledLoop, "run", broken)
+    job = start_training(window)
+    with qtbot.waitSignal(job.finished, timeout=60_000):
+        pass
+    assert window.training.last is None  # its weights were reset for the failed run
+    assert not window.exports.model_actions["keras"].isEnabled()
+    assert not window.inside.view.analyse.isEnabled()
+
+
+def test_another_project_lets_the_old_step_go(make_window, qtbot):
+    window = _engine_window(make_window, qtbot)
+    _train(window, qtbot)
+    old_steps = window.training.steps
+    window.document.reset(window.document.project.with_training(epochs=2))  # as New/Open do
+    assert window.training.last is None
+    _train(window, qtbot)
+    assert window.training.steps is not old_steps

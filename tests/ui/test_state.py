@@ -20,10 +20,17 @@ def test_idle_with_a_valid_stack():
     assert on == {"train", "compare", "sweep", "twin", "analyse", "export_model"}
 
 
-@pytest.mark.parametrize("job", ["train", "compare", "sweep", "twin"])
-def test_while_any_job_runs_only_stop_and_export_are_on(job):
+@pytest.mark.parametrize("job", ["compare", "sweep", "twin"])
+def test_while_an_experiment_runs_only_stop_and_export_are_on(job):
     on = enabled(Situation(job, "ready", None, has_model=True, has_analysis=True))
     assert on == {"stop", "export_model"}
+
+
+def test_while_a_run_trains_only_stop_is_on():
+    """The run may train the last model in place (the window reuses its compiled step)."""
+    states = action_states(Situation("train", "ready", None, has_model=True, has_analysis=True))
+    assert {name for name, state in states.items() if state.enabled} == {"stop"}
+    assert "training" in states["export_model"].tip
 
 
 def test_train_queues_while_tensorflow_loads():
