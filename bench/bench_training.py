@@ -18,7 +18,9 @@ printed with the goal (or the issue's reference figure) beside every number.
 4. experiments, trace once per experiment (issue 11 item 2): mean per-run ``wall_time_s`` of
    ``compare --seeds 5 --epochs 500`` (compare.csv) against a standalone ``train --epochs
    500``'s on the 30-sample task (goal: <= 0.35x), the whole-run time of that compare (5 seeds x
-   2 arms), and the ``sweep`` goal against an older commit (``--old PATH``, a ``git worktree``).
+   2 arms), and the ``sweep`` goal against an older commit (``--old PATH``, a ``git worktree``),
+   beside a floor: small-data's model as a bare ``tf.while_loop`` with none of the engine's
+   bookkeeping, which bounds what any TensorFlow loop could make of that sweep on this machine.
 
 PyTorch runs through ``bench/torch_workers.py`` (numpy + torch only), by this Python when it has
 torch, or by ``--torch-python PATH`` / ``BENCH_TORCH_PYTHON`` (e.g. a separate venv: torch is no
@@ -42,6 +44,7 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
@@ -478,6 +481,7 @@ def experiment_goals(
             "compare whole run s": [],
         }
         sweeps: dict[str, list[float]] = {"new": [], "old": []}
+        floors: list[float] = []
         for r in range(repeats):
             out = folder / f"t{r}"
             got = _spawn_cli(["train", str(folder / "small30.json"), "--out", str(out), "--quiet"])
@@ -515,6 +519,9 @@ def experiment_goals(
                 )
                 if got is not None:
                     sweeps[name].append(got["whole_s"])
+            floor = _spawn("tf-floor", "")
+            if floor is not None:
+                floors.append(floor["ms_per_epoch"])
     print(
         f"\n4. experiments, trace once per experiment (medians of {repeats} interleaved fresh"
         " processes; times inside the CLI call, imports excluded)"
@@ -545,13 +552,73 @@ def experiment_goals(
         speed = statistics.median(sweeps["old"]) / statistics.median(sweeps["new"])
         verdict = "met" if speed >= GOAL_SWEEP else "NOT met"
         print(f"  sweep speed-up over {old}: {speed:.2f}x (goal >= {GOAL_SWEEP}x: {verdict})")
-    elif not sweep:
+    if floors:
+        floor_ms = statistics.median(floors)
+        floor_s = floor_ms * SWEEP_RUNS * SWEEP_EPOCHS / 1000
+        line = (
+            f"  floor: a bare TensorFlow loop of small-data's model, no bookkeeping, "
+            f"{floor_ms:.3f} ms/epoch: {SWEEP_RUNS} runs x {SWEEP_EPOCHS:,} epochs >= "
+            f"{floor_s:.1f} s"
+        )
+        if sweeps["new"]:
+            line += f" (the whole new sweep took {statistics.median(sweeps['new']) / floor_s:.2f}x that)"
+        if sweeps["old"]:
+            line += (
+                f"; at that floor the sweep would be at most "
+                f"{statistics.median(sweeps['old']) / floor_s:.2f}x faster than {old}"
+            )
+        print(line)
+    if not sweep:
         print("  (--no-sweep: the sweep is not run)")
     elif not old:
         print("  (no --old worktree: the sweep speed-up is not measured)")
 
 
 WORKERS["cli"] = ("tensorflow", _cli_worker)
+SWEEP_RUNS, SWEEP_EPOCHS = 12 * 2, 2000  # small-data: 6 rates x 2 seeds, 2,000 epochs each
+
+
+def _tf_floor_worker() -> dict[str, float]:
+    """A floor for the sweep: small-data's model (64 -> dropout 0.2 -> Dense 500 relu -> dropout
+    0.5 -> Dense 10) written as a bare ``tf.while_loop`` over full-batch epochs (60 samples,
+    Adam, validation on 359 every epoch) with none of the engine's bookkeeping: no metrics,
+    mask records, NaN-safe copies or best weights. Returns its ms per epoch."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+    x = tf.constant(rng.random((60, 64), dtype=np.float32))
+    y = tf.constant(rng.integers(0, 10, 60))
+    xv = tf.constant(rng.random((359, 64), dtype=np.float32))
+    yv = tf.constant(rng.integers(0, 10, 359))
+    w1 = tf.Variable(rng.normal(0, 0.05, (64, 500)).astype("float32"))
+    b1 = tf.Variable(tf.zeros(500))
+    w2 = tf.Variable(rng.normal(0, 0.05, (500, 10)).astype("float32"))
+    b2 = tf.Variable(tf.zeros(10))
+    weights = [w1, b1, w2, b2]
+    optimizer = keras.optimizers.Adam(1e-3)
+    optimizer.build(weights)
+
+    @tf.function(autograph=False)
+    def epochs(n: Any) -> Any:
+        def one(i: Any, total: Any) -> tuple[Any, Any]:
+            with tf.GradientTape() as tape:
+                hidden = tf.nn.relu(tf.nn.dropout(x, 0.2) @ w1 + b1)
+                logits = tf.nn.dropout(hidden, 0.5) @ w2 + b2
+                loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits))
+            optimizer.apply(tape.gradient(loss, weights), weights)
+            val = tf.nn.relu(xv @ w1 + b1) @ w2 + b2
+            val_loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(yv, val))
+            return i + 1, total + val_loss
+
+        return tf.while_loop(lambda i, _t: i < n, one, (tf.constant(0), tf.constant(0.0)))[1]
+
+    epochs(tf.constant(20)).numpy()  # trace and warm up
+    start = time.perf_counter()
+    epochs(tf.constant(SWEEP_EPOCHS)).numpy()
+    return {"ms_per_epoch": (time.perf_counter() - start) / SWEEP_EPOCHS * 1000}
+
+
+WORKERS["tf-floor"] = ("tensorflow", _tf_floor_worker)
 
 
 def _spawn(name: str, cache: str) -> dict[str, float] | None:
