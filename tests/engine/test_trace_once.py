@@ -198,3 +198,34 @@ def test_a_limited_cache_keeps_only_the_newest_steps():
     assert cache.traces == 2
     (kept,) = cache.steps.values()
     assert kept.model is run.model
+
+
+def test_the_same_project_again_starts_from_remembered_values_bitwise(monkeypatch):
+    """Train pressed twice: the second run starts from the values the first run's build gave
+    (no model is built again) and trains bitwise as the first did; another seed in between
+    builds its own, and the first seed afterwards is still exact."""
+    from dropout_studio.engine import train as train_module
+
+    project = tiny_project(epochs=3, samples=120)
+    data = load_dataset(project.dataset, 0)
+    cache = StepCache()
+    first = train(project, data, steps=cache)
+    builds = []
+    real_build = train_module.build_model
+
+    def counting(*args, **kwargs):
+        builds.append(args)
+        return real_build(*args, **kwargs)
+
+    monkeypatch.setattr(train_module, "build_model", counting)
+    again = train(project, data, steps=cache)
+    assert builds == []
+    assert again.history == first.history
+    other = train(project.with_training(seed=3), data, steps=cache)
+    assert len(builds) == 1
+    assert other.history != first.history
+    back = train(project, data, steps=cache)
+    assert back.history == first.history
+    for name, record in first.masks.items():  # the records restarted from zero too
+        np.testing.assert_array_equal(back.masks[name]["drop_frequency"], record["drop_frequency"])
+        np.testing.assert_array_equal(back.masks[name]["last_mask"], record["last_mask"])
