@@ -182,7 +182,7 @@ class _DeferOptional(importlib.abc.MetaPathFinder):
         top = fullname.split(".")[0]
         if threading.get_ident() == self.thread and top in self.packages and top not in sys.modules:
             raise ModuleNotFoundError(
-                f"{fullname} is not imported while TensorFlow imports", name=fullname
+                f"{fullname} is not imported while Keras and TensorFlow import", name=fullname
             )
         return None
 

@@ -258,7 +258,7 @@ def test_deferred_packages_fail_only_in_the_importing_thread_and_only_meanwhile(
     before = list(sys.meta_path)
     elsewhere: list[object] = []
     with optional_packages_deferred(frozenset({"probed_extra"})):
-        with pytest.raises(ModuleNotFoundError, match="while TensorFlow imports"):
+        with pytest.raises(ModuleNotFoundError, match="while Keras and TensorFlow import"):
             importlib.import_module("probed_extra")
         assert "probed_extra" not in sys.modules
         other = threading.Thread(
