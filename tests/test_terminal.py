@@ -6,6 +6,7 @@ both process-wide.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import re
 import shutil
@@ -275,6 +276,9 @@ def test_deferred_packages_fail_only_in_the_importing_thread_and_only_meanwhile(
     sys.modules.pop("probed_extra", None)
 
 
+@pytest.mark.skipif(
+    importlib.util.find_spec("jax") is None, reason="Keras on JAX or numpy needs the jax extra"
+)
 @pytest.mark.parametrize("configured", ["jax", "numpy"])
 def test_keras_on_a_backend_that_imports_jax_still_imports(tmp_path: Path, configured: str) -> None:
     """Keras on JAX (or numpy, whose backend imports JAX too), chosen in keras.json with no
