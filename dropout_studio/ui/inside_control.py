@@ -62,6 +62,12 @@ class InsideController(QObject):
         self.view.clear()
         self.state.set(has_analysis=False)
 
+    def on_run_started(self) -> None:
+        """A run is replacing the model (or retraining it in place): its report goes. The model
+        stays analysable if the run fails before touching it."""
+        self.view.clear("Training: analyse the model once the run has ended.")
+        self.state.set(has_analysis=False)
+
     def _args(self) -> tuple[Any, ...]:
         assert self.outcome is not None
         project = self.outcome.project

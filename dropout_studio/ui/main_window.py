@@ -230,6 +230,7 @@ class MainWindow(QMainWindow):
         self.engine.failed.connect(lambda *_: self.training.on_engine_failed())
         self.training.trained.connect(self.inside.on_trained)
         self.training.model_retired.connect(self.inside.forget)
+        self.training.run_started.connect(self.inside.on_run_started)
         self.training.trained.connect(lambda _outcome: self.runs_panel.refresh())
         self.runs_panel.overlays_changed.connect(self.loss_plot.set_overlays)
         self.document.subscribe(self._on_document_changed)

@@ -18,6 +18,8 @@ from dropout_studio.core.document import ProjectDocument
 from dropout_studio.ui.jobs import JobRunner
 
 EngineStatus = Literal["loading", "ready", "failed"]
+# How a job is named in a tooltip ("Wait: the training is running").
+JOB_NOUNS = {"train": "training", "compare": "comparison", "twin": "twin's training"}
 ACTIONS = ("train", "stop", "compare", "sweep", "twin", "analyse", "export_model")
 
 
@@ -41,7 +43,7 @@ def _blocker(s: Situation) -> str | None:
     if s.job == "queued":
         return "A run is queued until TensorFlow has loaded (Stop cancels it)"
     if s.job is not None:
-        return f"Wait: the {s.job} is running (Stop ends it)"
+        return f"Wait: the {JOB_NOUNS.get(s.job, s.job)} is running (Stop ends it)"
     if s.engine == "loading":
         return "Waiting for TensorFlow to load"
     if s.engine == "failed":
@@ -66,7 +68,7 @@ def action_states(s: Situation) -> dict[str, ActionState]:
     stop_tip = (
         "Cancel the queued run"
         if s.job == "queued"
-        else f"Stop the {s.job}, keeping what has finished (Esc)"
+        else f"Stop the {JOB_NOUNS.get(s.job, s.job)}, keeping what has finished (Esc)"
         if s.job
         else "Nothing is running"
     )

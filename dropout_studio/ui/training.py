@@ -59,6 +59,7 @@ class TrainingBinder(QObject):
 
     trained = Signal(object)  # TrainOutcome (finished, early stopped, stopped or NaN-failed)
     model_retired = Signal()  # a failed run had reset the last model in place: views let go
+    run_started = Signal()  # the last model is being replaced (or retrained in place)
 
     def __init__(
         self,
@@ -161,6 +162,7 @@ class TrainingBinder(QObject):
         reuse = not readers and not self.fresh_steps
         self.fresh_steps = False
         job = self.runner.start("train", lambda ctx: self._work(project, path, ctx, reuse))
+        self.run_started.emit()
         job.progressed.connect(self._on_job_progressed)
         job.returned.connect(self._on_job_returned)
         job.errored.connect(self._on_job_errored)

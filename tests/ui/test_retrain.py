@@ -44,12 +44,20 @@ def test_a_second_train_reuses_the_trace_and_trains_as_a_fresh_run(make_window, 
     (step,) = steps.steps.values()
     assert window.exports.model_actions["keras"].isEnabled()
 
+    analysis = window.inside.analyse_model()
+    with qtbot.waitSignal(analysis.finished, timeout=60_000):
+        pass
+    assert window.inside.view.report is not None
+
     changed = _with_hidden_rate(window.document.project, 0.2).with_training(seed=5, epochs=4)
     window.document.set_project(changed)
     with qtbot.waitSignal(window.training.trained, timeout=120_000) as blocker:
         start_training(window)
-        # The run may train the last model in place: nothing exports it meanwhile.
+        # The run may train the last model in place: nothing exports it meanwhile, and no
+        # report of it stays on the Inside tab.
         assert not window.exports.model_actions["keras"].isEnabled()
+        assert window.inside.view.report is None
+        assert "once the run has ended" in window.inside.view.summary.text()
     second = blocker.args[0]
 
     assert window.training.steps is steps
