@@ -21,9 +21,10 @@ The same hook keeps the imports of Keras and TensorFlow lean: while they run (in
 thread only), the optional packages they merely probe for are reported missing
 (:data:`KERAS_PROBES`, :data:`TENSORFLOW_PROBES`). Keras and TensorFlow guard each of those
 imports, and nothing of ours uses what they would enable (Keras' scikit-learn wrappers, its
-matplotlib image gallery, DataFrame inputs to ``fit``, TFLite's JAX converter). That took ``import tensorflow`` from 4.4 s to 2.7 s on a 2-core machine,
-the largest share of the time from launch to the first epoch. Whoever needs one of them later
-imports it as usual: a refused import leaves nothing behind in ``sys.modules``.
+matplotlib image gallery, DataFrame inputs to ``fit``, TFLite's JAX converter). That took
+``import tensorflow`` from 4.4 s to 2.7 s on a 2-core machine, the largest share of the time
+from launch to the first epoch. Whoever needs one of them later imports it as usual: a refused
+import leaves nothing behind in ``sys.modules``.
 """
 
 from __future__ import annotations

@@ -574,6 +574,32 @@ def _initial_key(project: Project) -> tuple[Any, ...]:
     return (repr(project.network), t.seed, t.optimizer, t.learning_rate)
 
 
+def _recording_layers(model: keras.Model) -> list[RecordingDropout]:
+    return [layer for layer in model.layers if isinstance(layer, RecordingDropout)]
+
+
+@dataclass(frozen=True)
+class _InitialState:
+    """The values a run under ``key`` starts from: a freshly built model's and optimizer's
+    variables, and the dropout layers' rates (a Python attribute, not a variable)."""
+
+    key: tuple[Any, ...]
+    model_values: list[np.ndarray]
+    optimizer_values: list[np.ndarray]
+    rates: list[float]
+
+    @classmethod
+    def of(
+        cls, project: Project, model: keras.Model, optimizer: keras.optimizers.Optimizer
+    ) -> _InitialState:
+        return cls(
+            _initial_key(project),
+            [np.array(v.numpy()) for v in model.variables],
+            [np.array(v.numpy()) for v in optimizer.variables],
+            [layer.rate for layer in _recording_layers(model)],
+        )
+
+
 def all_finite(tensors: list[Any]) -> Any:
     """True when every element of ``tensors`` is finite, as a scalar tensor (TensorFlow).
 
@@ -597,8 +623,7 @@ class _CompiledStep:
         self.model = model = build_model(project.network, project.training.seed)
         self.optimizer = optimizer = make_optimizer(project)
         optimizer.build(model.trainable_variables)
-        self.initial: tuple[Any, list[np.ndarray], list[np.ndarray], list[float]] | None = None
-        self._remember_initial(project)
+        self.initial = _InitialState.of(project, model, optimizer)
         n = len(data.x_train)
         self.n = n
         bs = self.bs = min(project.training.batch_size, n)
@@ -812,14 +837,14 @@ class _CompiledStep:
                     total = learn(tf.gather(x, idx), tf.gather(y, idx))
                 bad = tf.logical_not(tf.math.is_finite(total))
                 state["batch"].assign_add(1)
-                ended = (rows, finished_epochs, halt, bad)
+                going = (rows, finished_epochs, halt, bad)
                 if spe == 1:  # full batch: every step ends an epoch, so no cond
-                    ended = end_epoch(xv, yv, *ended)
+                    ended = end_epoch(xv, yv, *going)
                 else:
                     ended = tf.cond(
                         tf.logical_and(tf.equal(state["batch"], spe), tf.logical_not(bad)),
-                        lambda: end_epoch(xv, yv, rows, finished_epochs, halt, bad),
-                        lambda: (rows, finished_epochs, halt, bad),
+                        lambda: end_epoch(xv, yv, *going),
+                        lambda: going,
                     )
                 rows, finished_epochs, halt, bad = ended
                 return rows, done + 1, finished_epochs, total, bad, halt
@@ -857,49 +882,27 @@ class _CompiledStep:
             self._streaming = StreamSteps(self, x, y)
         return self._streaming
 
-    def _remember_initial(self, project: Project) -> None:
-        """The model's and optimizer's values now, as the initial state of ``project``'s run."""
-        rates = [layer.rate for layer in self.model.layers if isinstance(layer, RecordingDropout)]
-        self.initial = (
-            _initial_key(project),
-            [np.array(v.numpy()) for v in self.model.variables],
-            [np.array(v.numpy()) for v in self.optimizer.variables],
-            rates,
-        )
-
     def reset_weights(self, project: Project) -> None:
         """The initial state of a run under ``project``'s seed and rates, without retracing:
         every variable of an untraced model built under the seed (weights, seed generators,
         rates, records) and of a fresh optimizer built on it.
 
-        The same stack, seed and optimizer again (Train pressed twice) reuse the values that
-        build gave: building the model holds the GIL for ~40 ms, a stall in the window."""
-        if self.initial is not None and self.initial[0] == _initial_key(project):
-            _, model_values, optimizer_values, rates = self.initial
-            for live, value in zip(self.model.variables, model_values):
-                live.assign(value)
-            recording = [
-                layer for layer in self.model.layers if isinstance(layer, RecordingDropout)
-            ]
-            for layer, rate in zip(recording, rates):
-                layer.rate = rate
-            for live, value in zip(self.optimizer.variables, optimizer_values):
-                live.assign(value)
-            return
-        fresh = build_model(project.network, project.training.seed, keep_caches=True)
-        live_vars, new_vars = self.model.variables, fresh.variables
-        if len(live_vars) != len(new_vars):
-            raise RuntimeError("a reused training step got a model of another structure")
-        for live, new in zip(live_vars, new_vars):
-            live.assign(new.value)
-        for live_layer, new_layer in zip(self.model.layers, fresh.layers):
-            if isinstance(new_layer, RecordingDropout):
-                live_layer.rate = new_layer.rate
-        optimizer = make_optimizer(project)
-        optimizer.build(fresh.trainable_variables)
-        for live, new in zip(self.optimizer.variables, optimizer.variables):
-            live.assign(new.value)
-        self._remember_initial(project)
+        Those values are kept: the same stack, seed and optimizer again (Train pressed twice)
+        skip the build, which holds the GIL for ~40 ms, a stall in the window."""
+        if self.initial.key != _initial_key(project):
+            fresh = build_model(project.network, project.training.seed, keep_caches=True)
+            if len(fresh.variables) != len(self.model.variables):
+                raise RuntimeError("a reused training step got a model of another structure")
+            optimizer = make_optimizer(project)
+            optimizer.build(fresh.trainable_variables)
+            self.initial = _InitialState.of(project, fresh, optimizer)
+        initial = self.initial
+        for live, value in zip(self.model.variables, initial.model_values):
+            live.assign(value)
+        for layer, rate in zip(_recording_layers(self.model), initial.rates):
+            layer.rate = rate
+        for live, value in zip(self.optimizer.variables, initial.optimizer_values):
+            live.assign(value)
 
     def reset_loop(self, seed: int, patience: int) -> None:
         import tensorflow as tf
