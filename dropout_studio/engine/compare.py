@@ -141,7 +141,7 @@ def compare(
     Every run shares one :class:`StepCache`: each result's model is the experiment's model and
     holds only the latest run's weights."""
     stop = stop or threading.Event()
-    steps = StepCache()
+    steps = StepCache(runs=seeds * len(arms))
     summaries = {arm: ArmSummary(arm) for arm in arms}
     first = project.training.seed
     for seed in range(first, first + seeds):

@@ -90,7 +90,7 @@ class DropoutSweepTuner(keras_tuner.engine.base_tuner.BaseTuner):
         self.stop, self.on_trial = stop, on_trial
         # One compiled step per structure and data shape serves every trial and seed; each
         # seed's split is loaded once (a few seeds' worth, per training-set size).
-        self.steps = StepCache()
+        self.steps = StepCache(runs=grid_size(project, plan) * max(1, plan.seeds))
         self.datasets: dict[tuple[str, int], Dataset] = {}
         super().__init__(**kwargs)
         self.failures: list[str] = []  # why trials failed, in order (one line each)

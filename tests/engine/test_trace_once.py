@@ -86,8 +86,8 @@ def test_dropout_and_no_dropout_arms_share_one_trace():
     created: list[StepCache] = []
     original = StepCache.__init__
 
-    def spy(self):
-        original(self)
+    def spy(self, *args, **kwargs):
+        original(self, *args, **kwargs)
         created.append(self)
 
     StepCache.__init__ = spy  # type: ignore[method-assign]
@@ -104,8 +104,8 @@ def test_a_sweep_traces_once_for_every_rate_and_seed(tmp_path, monkeypatch):
     caches: list[StepCache] = []
 
     class Spy(StepCache):
-        def __init__(self) -> None:
-            super().__init__()
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
             caches.append(self)
 
     monkeypatch.setattr(sweep_module, "StepCache", Spy)
