@@ -606,6 +606,21 @@ class _InitialState:
 # the runs sharing its trace plan more epochs than this in all. Measured on the 30-sample and
 # small-data tasks: tracing it costs ~0.09 s more, and each epoch is ~0.15-0.2 ms shorter.
 SPECULATE_AFTER_EPOCHS = 500
+# ...and while a call holds at least this many steps: each call also takes one step that is
+# undone, which at one step per call (a slow step) would double the work.
+SPECULATE_MIN_STEPS = 8
+
+
+def _validation_draws(model: keras.Model) -> bool:
+    """Whether validating draws random numbers: Keras' RNN layers draw their dropout masks
+    even when not training, which moves their seed generators. A step validated beside the
+    next one would then draw in another order than the serial loop, and train differently."""
+    for layer in model._flatten_layers(include_self=False):
+        cell = getattr(layer, "cell", None)
+        for one in getattr(cell, "cells", [cell]):
+            if getattr(one, "dropout", 0) or getattr(one, "recurrent_dropout", 0):
+                return True
+    return False
 
 
 def all_finite(tensors: list[Any]) -> Any:
@@ -834,6 +849,17 @@ class _CompiledStep:
 
         self.learn = learn
 
+        def loop_start() -> tuple[Any, ...]:
+            """rows, steps done, finished epochs, last loss, bad, halt: as a call begins."""
+            return (
+                tf.TensorArray(tf.float32, size=0, dynamic_size=True),
+                tf.constant(0),
+                tf.constant(0),
+                tf.constant(0.0),
+                tf.constant(False),
+                tf.constant(False),
+            )
+
         @tf.function(autograph=False)
         def run_steps(
             x: Any, y: Any, xv: Any, yv: Any, seed: Any, max_steps: Any, epochs_left: Any
@@ -879,15 +905,7 @@ class _CompiledStep:
                 rows, finished_epochs, halt, bad = ended
                 return rows, done + 1, finished_epochs, total, bad, halt
 
-            start_values = (
-                tf.TensorArray(tf.float32, size=0, dynamic_size=True),
-                tf.constant(0),
-                tf.constant(0),
-                tf.constant(0.0),
-                tf.constant(False),
-                tf.constant(False),
-            )
-            rows, _, _, last_loss, bad, halt = tf.while_loop(go_on, one_step, start_values)
+            rows, _, _, last_loss, bad, halt = tf.while_loop(go_on, one_step, loop_start())
             return rows.stack(), last_loss, bad, halt
 
         # Undone when a speculative step must not have happened (see run_speculatively).
@@ -958,12 +976,7 @@ class _CompiledStep:
 
             start_values = (
                 tf.constant(True),
-                tf.TensorArray(tf.float32, size=0, dynamic_size=True),
-                tf.constant(0),
-                tf.constant(0),
-                tf.constant(0.0),
-                tf.constant(False),
-                tf.constant(False),
+                *loop_start(),
                 tf.constant(False),
                 tf.constant(0.0),
                 tf.constant(0.0),
@@ -978,10 +991,17 @@ class _CompiledStep:
                 epoch_sum.assign(0.0)
             return rows.stack()[:finished_epochs], last_loss, bad, halt
 
-        self.speculative = spe == 1 and has_val and speculate
+        self.speculative = spe == 1 and has_val and speculate and not _validation_draws(model)
         self.run_steps = run_speculatively if self.speculative else run_steps
+        self.serial_steps, self.speculative_steps = run_steps, run_speculatively
         self.stream_parts = (prepare, batch_loss, close_epoch, has_val)
         self._streaming: Any = None
+
+    def stop_speculating(self) -> None:
+        """Steps too slow for speculation: a call of a few steps would waste a large share on
+        the undone one. The serial loop takes over (traced now, once)."""
+        self.speculative = False
+        self.run_steps = self.serial_steps
 
     def set_scaling(self, x: Features) -> None:
         """The run's pixel scaling (its split's mean and std) into the step's variables."""
@@ -1101,6 +1121,7 @@ class _CompiledLoop(_LoopBase):
             self.status = "stopped"
         finally:
             compiled.stop = None
+        calls = 0
         while self.status != "stopped":
             epoch_before = int(state["epoch"].numpy())
             if epoch_before >= self.epochs:
@@ -1114,6 +1135,7 @@ class _CompiledLoop(_LoopBase):
                 tf.constant(steps_per_call), tf.constant(self.epochs - epoch_before)
             )
             call_time = time.perf_counter() - call_start
+            calls += 1
             batch = int(state["batch"].numpy())
             epoch_now = int(state["epoch"].numpy())
             failed = bool(bad.numpy())
@@ -1142,6 +1164,8 @@ class _CompiledLoop(_LoopBase):
             # 4x per call.
             per_step = call_time / max(1, step - step_before)
             target = int(call_target / max(per_step, 1e-6))
+            if compiled.speculative and calls > 1 and target < SPECULATE_MIN_STEPS:
+                compiled.stop_speculating()  # the first call's time includes tracing
             steps_per_call = max(1, min(target, steps_per_call * 4, 100_000))
             compiled.steps_per_call = steps_per_call
         epoch_now, batch = int(state["epoch"].numpy()), int(state["batch"].numpy())

@@ -168,3 +168,51 @@ def test_a_seed_gives_the_same_history_standalone_and_inside_a_speculating_compa
         alone = train(configured, load_dataset(project.dataset, 1), steps=cache)
         assert [s.speculative for s in cache.steps.values()] == [False]
         assert (alone.history, alone.test_metrics) == runs[(arm, 1)]
+
+
+def _recurrent(**dropouts) -> tuple[Project, Dataset]:
+    project = Project(
+        name="rnn",
+        dataset=DatasetSpec("synthetic", "sine"),
+        network=NetworkSpec(
+            (
+                LayerSpec.make("Input", shape=(20, 1)),
+                LayerSpec.make("LSTM", units=8, **dropouts),
+                LayerSpec.make("Dense", units=1, activation="linear"),
+            )
+        ),
+        training=TrainingSpec(epochs=5, batch_size=4096),
+    )
+    return project, load_dataset(project.dataset, 0)
+
+
+def test_an_rnn_without_dropout_speculates_and_trains_as_serially(monkeypatch):
+    project, data = _recurrent()
+    _identical(*_both(monkeypatch, project, data))
+
+
+def test_rnn_dropout_is_validated_serially(monkeypatch):
+    """Keras' RNN layers draw dropout masks while validating too: validated beside the next
+    step, the draws would come in another order (the reviewer saw another history)."""
+    monkeypatch.setattr(train_module, "SPECULATE_AFTER_EPOCHS", -1)
+    for dropouts in ({"input_dropout": 0.2}, {"recurrent_dropout": 0.2}):
+        project, data = _recurrent(**dropouts)
+        cache = StepCache()
+        train(project, data, steps=cache)
+        assert [s.speculative for s in cache.steps.values()] == [False], dropouts
+
+
+def test_slow_steps_go_back_to_the_serial_loop_and_train_the_same(monkeypatch):
+    """Fewer steps per call than SPECULATE_MIN_STEPS: the serial loop takes over mid-run."""
+    project, data = _full_batch(epochs=200)
+    monkeypatch.setattr(train_module, "SPECULATE_AFTER_EPOCHS", 10**9)
+    serial = train(project, data)
+    monkeypatch.setattr(train_module, "SPECULATE_AFTER_EPOCHS", -1)
+    monkeypatch.setattr(train_module, "SPECULATE_MIN_STEPS", 10**9)
+    cache = StepCache()
+    switched = train(project, data, steps=cache)
+    (step,) = cache.steps.values()
+    assert not step.speculative
+    assert step.run_steps is step.serial_steps
+    assert step.speculative_steps.experimental_get_tracing_count() == 1  # it ran first
+    _identical(serial, switched)
