@@ -1110,17 +1110,21 @@ class _CompiledLoop(_LoopBase):
         eval_fn = compiled.evaluate
         steps_per_call = compiled.steps_per_call
         call_target = TARGET_CALL_S if self.listening else QUIET_CALL_S
-        compiled.stop = self.stop
-        try:
-            # Trace before the first call, so that a Stop pressed while tracing ends the run
-            # here rather than after the first call's graph optimization too.
-            compiled.run_steps.get_concrete_function(
-                x, y, xv, yv, seed, tf.constant(steps_per_call), tf.constant(self.epochs)
-            )
-        except _TraceStopped:
-            self.status = "stopped"
-        finally:
-            compiled.stop = None
+
+        def trace() -> None:
+            """Trace before calling, so that a Stop pressed while tracing ends the run here
+            rather than after the first call's graph optimization too."""
+            compiled.stop = self.stop
+            try:
+                compiled.run_steps.get_concrete_function(
+                    x, y, xv, yv, seed, tf.constant(steps_per_call), tf.constant(self.epochs)
+                )
+            except _TraceStopped:
+                self.status = "stopped"
+            finally:
+                compiled.stop = None
+
+        trace()
         calls = 0
         while self.status != "stopped":
             epoch_before = int(state["epoch"].numpy())
@@ -1164,10 +1168,11 @@ class _CompiledLoop(_LoopBase):
             # 4x per call.
             per_step = call_time / max(1, step - step_before)
             target = int(call_target / max(per_step, 1e-6))
-            if compiled.speculative and calls > 1 and target < SPECULATE_MIN_STEPS:
-                compiled.stop_speculating()  # the first call's time includes tracing
             steps_per_call = max(1, min(target, steps_per_call * 4, 100_000))
             compiled.steps_per_call = steps_per_call
+            if compiled.speculative and calls > 1 and target < SPECULATE_MIN_STEPS:
+                compiled.stop_speculating()  # not after the first call: it includes tracing
+                trace()
         epoch_now, batch = int(state["epoch"].numpy()), int(state["batch"].numpy())
         self._maybe_snapshot(
             epoch_now, batch, int(optimizer.iterations.numpy()), math.nan, force=True
