@@ -339,7 +339,7 @@ def test_train_pressed_while_tensorflow_loads_runs_with_the_real_engine(make_win
 def test_twenty_train_stop_cycles_with_the_real_engine(make_window, qtbot):
     rng = random.Random(11)
     window = make_window("small-data", engine_ready=False)
-    small(window, 300)
+    small(window, 600)  # over 500 epochs: the speculative full-batch loop, stopped mid-run too
     window.start_engine_loading()
     qtbot.waitUntil(lambda: window.engine_info is not None, timeout=120_000)
     begin = time.perf_counter()
@@ -358,4 +358,7 @@ def test_twenty_train_stop_cycles_with_the_real_engine(make_window, qtbot):
         assert job.error is None, job.error
         assert not window.stop_action.isEnabled()
         assert not error_boxes(window), [b.text() for b in error_boxes(window)]
+        result = window.training.last.result
+        assert [row["epoch"] for row in result.history] == list(range(len(result.history)))
     assert time.perf_counter() - begin < 120
+    assert [step.speculative for step in window.training.steps.steps.values()] == [True]
