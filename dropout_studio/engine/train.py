@@ -511,6 +511,8 @@ class StepCache:
     The model of a run's result is the step's model: the next run on the same step overwrites
     its weights. Keep one cache per experiment (or per window, whose next Train retires the last
     model), not per process. ``limit`` bounds the steps kept: a new one beyond it drops the rest.
+    ``runs``: how many runs the experiment plans; with their epochs it decides whether a
+    full-batch step validates speculatively (``SPECULATE_AFTER_EPOCHS``).
     """
 
     def __init__(self, limit: int | None = None, runs: int = 1) -> None:
@@ -774,7 +776,7 @@ class _CompiledStep:
                 train_metric = state["metric_sum"] / state["count"]
                 values = weights
                 at = rows.size()
-            else:  # nothing pending: a row written at `at` is overwritten by the next one
+            else:  # speculative: a row written with nothing pending is overwritten later
                 is_pending, train_loss, train_metric, values = pending
                 at = finished_epochs
             rows = rows.write(
