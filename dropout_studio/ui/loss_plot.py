@@ -321,11 +321,9 @@ class LossPlot(QWidget):
         self.train_curve.setData(epochs, train)
         self.val_curve.setData(epochs, val)
         self.gap_curve.setData(epochs, val - train)
-        if self.batch_points:
-            xs, ys = zip(*self.batch_points)
-            self.batch_curve.setData(np.array(xs), np.array(ys))
-        else:
-            self.batch_curve.setData([], [])
+        if self.batch_curve.isVisible():  # hidden: no data (a scatter's update is dear)
+            xs, ys = zip(*self.batch_points) if self.batch_points else ((), ())
+            self.batch_curve.setData(np.array(xs, dtype=float), np.array(ys, dtype=float))
         metric = "accuracy" if any("accuracy" in r for r in self.rows) else "mae"
         # before the first epoch nothing says which metric the project has
         name = metric if self.rows else "metric"

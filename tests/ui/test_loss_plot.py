@@ -323,3 +323,25 @@ def test_the_same_overlays_again_leave_the_curves_alone(plot):
     assert plot.overlay_curves["run 1"] is not curve
     plot.set_overlays({})
     assert plot.overlay_curves == {}
+
+
+def test_hidden_batch_losses_are_stored_but_not_drawn_until_shown(qtbot):
+    """Setting a scatter's data is its dearest update: a hidden one is left alone."""
+    from dropout_studio.ui.loss_plot import LossPlot
+
+    plot = LossPlot()
+    qtbot.addWidget(plot)
+    for i in range(5):
+        plot.add_batch_loss(0.2 * (i + 1), 1.0 / (i + 1))
+    plot.add_epoch({"epoch": 0, "loss": 1.0, "val_loss": 1.1})
+    plot._redraw()
+    xs, _ys = plot.batch_curve.getData()
+    assert xs is None or len(xs) == 0
+    plot.show_batches.setChecked(True)
+    xs, ys = plot.batch_curve.getData()
+    assert list(xs) == pytest.approx([0.2, 0.4, 0.6, 0.8, 1.0])
+    assert list(ys) == pytest.approx([1.0, 1 / 2, 1 / 3, 1 / 4, 1 / 5])
+    plot.clear()
+    plot._redraw()
+    xs, _ys = plot.batch_curve.getData()
+    assert xs is None or len(xs) == 0
