@@ -363,6 +363,11 @@ class LossPlot(QWidget):
         self._hold_y("loss", loss)
         self._hold_y("metric", [c.getData()[1] for c in (self.train_metric, self.val_metric)])
 
+    def _settling(self) -> bool:
+        """Early in a live run a held axis that frames the curves stays: fitted to the first
+        points, it grew back as they spread (two ~20 ms re-layouts in a run's first second)."""
+        return self.live_epochs is not None and len(self.rows) <= max(3, self.live_epochs // 10)
+
     def _hold_y(self, pane: str, columns: list[np.ndarray | None]) -> None:
         parts = [np.asarray(c, float) for c in columns if c is not None]
         values = np.concatenate(parts) if parts else np.zeros(0)
@@ -373,7 +378,7 @@ class LossPlot(QWidget):
         span = max(high - low, abs(high) * 0.1, 1e-9)
         held = self._held.get(pane)
         if held is not None and held[0] <= low and high <= held[1]:
-            if span >= 0.4 * (held[1] - held[0]):
+            if span >= 0.4 * (held[1] - held[0]) or self._settling():
                 return
             held = None  # the curves shrank to a sliver of the axis: fit them snugly
         # Room to grow where the curves are heading (a falling loss), but little below 0:

@@ -345,3 +345,27 @@ def test_hidden_batch_losses_are_stored_but_not_drawn_until_shown(qtbot):
     plot._redraw()
     xs, _ys = plot.batch_curve.getData()
     assert xs is None or len(xs) == 0
+
+
+def test_the_next_run_keeps_the_metric_axis_while_its_first_points_sit_inside_it(plot):
+    """A run's first accuracies span a sliver of the last run's axis: refitting to them and
+    growing back as they spread re-laid the axis twice within a second (a 20 ms stall)."""
+    rows = history(30)
+    plot.begin_live(30)
+    for row in rows:
+        plot.add_epoch(row)
+        plot._redraw()
+    plot.set_history(rows)
+    metric_box = plot.metric_plot.getViewBox()
+    held = metric_box.viewRange()[1]
+    plot.clear(keep_axes=True)  # as Train does
+    plot._redraw()
+    plot.begin_live(30)
+    for row in history(30)[:3]:
+        plot.add_epoch(row)
+        plot._redraw()
+    assert metric_box.viewRange()[1] == held
+    for row in history(30)[3:20]:  # settled: a sliver of the axis is fitted snugly again
+        plot.add_epoch({**row, "accuracy": 0.5, "val_accuracy": 0.5})
+        plot._redraw()
+    assert metric_box.viewRange()[1] != held
