@@ -352,8 +352,11 @@ class LossPlot(QWidget):
             last = max(last, int(epochs[-1]))
         if self._held.get("x") != (1.0, float(last)):
             self._held["x"] = (1.0, float(last))
-            # room past the last epoch for its tick label; the metric pane follows
-            self.loss_plot.setXRange(1, max(last, 2), padding=0.05)
+            # room past the last epoch for its tick label; the metric pane follows. The range
+            # shown already (Train again) is not set again: that re-laid both epoch axes.
+            right, shown = max(last, 2), self.loss_plot.getViewBox().viewRange()[0]
+            if not np.allclose(shown, (1 - 0.05 * (right - 1), right + 0.05 * (right - 1))):
+                self.loss_plot.setXRange(1, right, padding=0.05)
         shown = [c for c in (self.train_curve, self.val_curve, self.gap_curve) if c.isVisible()]
         if self.batch_curve.isVisible():
             shown.append(self.batch_curve)

@@ -306,11 +306,19 @@ def test_the_next_run_of_the_same_project_starts_on_the_axes_the_last_one_held(p
     held = box.viewRange()
     plot.clear(keep_axes=True)  # as Train does
     plot._redraw()
+    calls = []
+    set_x_range = plot.loss_plot.setXRange
+    plot.loss_plot.setXRange = lambda *a, **k: calls.append(a) or set_x_range(*a, **k)
     plot.begin_live(30)
     for row in history(30, scale=0.9)[:5]:
         plot.add_epoch(row)
         plot._redraw()
     assert box.viewRange() == held
+    assert calls == []  # the same range is not set again: that re-laid both epoch axes
+    plot.begin_live(40)  # a longer run: its x axis spans it
+    plot._redraw()
+    assert calls == [(1, 40)]
+    assert box.viewRange()[0][1] >= 40
 
 
 def test_the_same_overlays_again_leave_the_curves_alone(plot):
