@@ -294,18 +294,25 @@ def test_a_run_that_trained_every_planned_epoch_keeps_its_axes_and_others_are_fi
     qtbot.waitUntil(lambda: box.viewRange()[0][1] < 20, timeout=1_000)
 
 
-def test_the_next_run_of_the_same_project_starts_on_the_axes_the_last_one_held(plot):
-    """Train again: no re-laying of the axes as the run starts, until its data leaves them."""
+def _after_a_whole_run(plot, held):
+    """Train 30 of 30 epochs, read ``held()`` on the axes they leave, and clear for the next
+    run as Train does; returns what ``held()`` read."""
     rows = history(30)
     plot.begin_live(30)
     for row in rows:
         plot.add_epoch(row)
         plot._redraw()
     plot.set_history(rows)
-    box = plot.loss_plot.getViewBox()
-    held = box.viewRange()
-    plot.clear(keep_axes=True)  # as Train does
+    value = held()
+    plot.clear(keep_axes=True)
     plot._redraw()
+    return value
+
+
+def test_the_next_run_of_the_same_project_starts_on_the_axes_the_last_one_held(plot):
+    """Train again: no re-laying of the axes as the run starts, until its data leaves them."""
+    box = plot.loss_plot.getViewBox()
+    held = _after_a_whole_run(plot, lambda: box.viewRange())
     calls = []
     set_x_range = plot.loss_plot.setXRange
     plot.loss_plot.setXRange = lambda *a, **k: calls.append(a) or set_x_range(*a, **k)
@@ -358,16 +365,8 @@ def test_hidden_batch_losses_are_stored_but_not_drawn_until_shown(qtbot):
 def test_the_next_run_keeps_the_metric_axis_while_its_first_points_sit_inside_it(plot):
     """A run's first accuracies span a sliver of the last run's axis: refitting to them and
     growing back as they spread re-laid the axis twice within a second (a 20 ms stall)."""
-    rows = history(30)
-    plot.begin_live(30)
-    for row in rows:
-        plot.add_epoch(row)
-        plot._redraw()
-    plot.set_history(rows)
     metric_box = plot.metric_plot.getViewBox()
-    held = metric_box.viewRange()[1]
-    plot.clear(keep_axes=True)  # as Train does
-    plot._redraw()
+    held = _after_a_whole_run(plot, lambda: metric_box.viewRange()[1])
     plot.begin_live(30)
     for row in history(30)[:3]:
         plot.add_epoch(row)
