@@ -86,12 +86,19 @@ def draw_sample(
 
     Points are drawn on a faint scatter of the whole set (by class, or x against y for one
     feature); a regression's ``predicted`` value is drawn beside the true one."""
-    reset(plot)
     kind = picture_kind(x)
     sample = x[index]
     if kind == "image":
-        show_image(plot, as_image(sample))
-        return f"sample {index} as an image ({'×'.join(map(str, as_image(sample).shape[:2]))})"
+        image = as_image(sample)
+        items = plot.getPlotItem().items
+        shown = items[0] if len(items) == 1 and isinstance(items[0], pg.ImageItem) else None
+        if shown is not None and shown.image is not None and shown.image.shape == image.shape:
+            shown.setImage(image)  # the same frame: a new item re-laid the plot (~10 ms)
+        else:
+            reset(plot)
+            show_image(plot, image)
+        return f"sample {index} as an image ({'×'.join(map(str, image.shape[:2]))})"
+    reset(plot)
     if kind == "sequence":
         steps = np.arange(len(sample))
         for f in range(min(sample.shape[1], len(PALETTE))):

@@ -92,6 +92,9 @@ def test_the_chosen_sample_is_drawn_as_an_image(qtbot):
     (image,) = _items(panel, pg.ImageItem)
     np.testing.assert_allclose(image.image, x[4].reshape(8, 8))
     assert "image (8×8)" in panel.picture_caption.text()
+    panel.sample.setValue(2)  # another image of the same size: the same item, new pixels
+    assert _items(panel, pg.ImageItem) == [image]
+    np.testing.assert_allclose(image.image, x[2].reshape(8, 8))
     colour = _Set(rng.random((3, 32, 32, 3)), [0, 1, 2], names[:3])
     panel.show_evaluation(colour, _Evaluation(np.eye(3), np.eye(3, dtype=int)))
     (image,) = _items(panel, pg.ImageItem)
