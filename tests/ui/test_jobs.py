@@ -149,3 +149,31 @@ def test_jobs_run_below_the_gui_threads_priority(runner, qtbot):
         pass
     assert got.args[0] == min(19, gui + JOB_NICENESS)
     assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == gui
+
+
+class _Cycle:
+    """Garbage only the cycle collector frees; says on which thread it was freed."""
+
+    def __init__(self, freed_on: list[str]) -> None:
+        self.me, self.freed_on = self, freed_on
+
+    def __del__(self) -> None:
+        self.freed_on.append(threading.current_thread().name)
+
+
+def test_garbage_made_in_a_job_is_collected_on_the_gui_thread(runner, qtbot):
+    """A collection in a job thread once froze the window (a Qt destructor against a paint)."""
+    import gc
+
+    assert not gc.isenabled()  # no collection starts in whatever thread allocates
+    freed_on: list[str] = []
+
+    def make_garbage(_ctx) -> None:
+        for _ in range(2_000):  # past gen 0's threshold: the timer collects
+            _Cycle(freed_on)
+
+    job = runner.start("analysis", make_garbage)
+    with qtbot.waitSignal(job.finished, timeout=5_000):
+        pass
+    qtbot.waitUntil(lambda: len(freed_on) == 2_000, timeout=5_000)
+    assert set(freed_on) == {threading.main_thread().name}
