@@ -362,3 +362,42 @@ def test_twenty_train_stop_cycles_with_the_real_engine(make_window, qtbot):
         assert [row["epoch"] for row in result.history] == list(range(len(result.history)))
     assert time.perf_counter() - begin < 120
     assert [step.speculative for step in window.training.steps.steps.values()] == [True]
+
+
+def test_at_launch_the_preview_is_built_before_the_engine_loads(make_window, qtbot, monkeypatch):
+    """Side by side they held the GIL in turns: the import took ~0.5 s longer."""
+    from dropout_studio.ui import engine_status
+
+    monkeypatch.setattr(engine_status, "PREVIEW_FIRST_S", 60.0)  # however slow this machine
+    window = make_window("mlp-classic", engine_ready=False)
+    order = []
+    window.runner.started.connect(lambda job: order.append(("started", job.kind)))
+    window.runner.started.connect(
+        lambda job: job.finished.connect(lambda: order.append(("finished", job.kind)))
+    )
+    window.start_engine_loading()
+    qtbot.waitUntil(lambda: window.engine_info is not None, timeout=60_000)
+    assert order[:3] == [("started", "preview"), ("finished", "preview"), ("started", "engine")]
+
+
+def test_the_engine_waits_at_most_half_a_second_for_a_slow_preview(make_window, qtbot, monkeypatch):
+    from dropout_studio.ui import engine_status
+
+    release = threading.Event()
+    build = engine_status.EngineController._build
+
+    def slow_preview(self, spec, seed, path, ctx):
+        release.wait(30)  # a large file's sample, say
+        return build(self, spec, seed, path, ctx)
+
+    monkeypatch.setattr(engine_status.EngineController, "_build", slow_preview)
+    window = make_window("small-data", engine_ready=False)
+    begun = time.perf_counter()
+    window.start_engine_loading()
+    assert window.engine.engine_job is None  # the preview first
+    qtbot.waitUntil(lambda: window.engine.engine_job is not None, timeout=5_000)
+    waited = time.perf_counter() - begun
+    assert window.engine.preview_job is not None  # still building: the engine did not wait
+    assert 0.4 <= waited < 10.0
+    release.set()
+    qtbot.waitUntil(lambda: window.engine_info is not None, timeout=60_000)
