@@ -20,3 +20,18 @@ def tiny_project(epochs: int = 5, rate: float = 0.5, samples: int = 200, **train
         ),
         training=TrainingSpec(epochs=epochs, batch_size=16, **training),
     )
+
+
+def record_step_caches(monkeypatch, module) -> list:
+    """Every :class:`StepCache` that ``module`` (compare, sweep) creates, in order."""
+    from dropout_studio.engine.train import StepCache
+
+    caches: list[StepCache] = []
+
+    class Recorded(StepCache):
+        def __init__(self, *args, **kwargs) -> None:
+            super().__init__(*args, **kwargs)
+            caches.append(self)
+
+    monkeypatch.setattr(module, "StepCache", Recorded)
+    return caches

@@ -16,7 +16,7 @@ from dropout_studio.engine.compare import arm_project, compare
 from dropout_studio.engine.data import Dataset, load_dataset
 from dropout_studio.engine.train import StepCache, TrainingResult, train
 from tests.engine.divergence import divergent_regression
-from tests.engine.helpers import tiny_project
+from tests.engine.helpers import record_step_caches, tiny_project
 
 pytestmark = pytest.mark.skipif(
     keras.backend.backend() != "tensorflow", reason="the compiled step is the TensorFlow loop's"
@@ -147,14 +147,7 @@ def test_speculation_is_chosen_when_the_runs_sharing_a_trace_pay_for_it():
 def test_a_seed_gives_the_same_history_standalone_and_inside_a_speculating_compare(monkeypatch):
     project, _ = _full_batch(epochs=130)
     runs = {}
-    caches: list[StepCache] = []
-
-    class Spy(StepCache):
-        def __init__(self, *args, **kwargs) -> None:
-            super().__init__(*args, **kwargs)
-            caches.append(self)
-
-    monkeypatch.setattr(compare_module, "StepCache", Spy)
+    caches = record_step_caches(monkeypatch, compare_module)
     compare(
         project,
         seeds=2,

@@ -18,7 +18,7 @@ from dropout_studio.engine.data import load_dataset
 from dropout_studio.engine.layers import RecordingDropout, read_masks
 from dropout_studio.engine.sweep import SweepPlan, run_sweep
 from dropout_studio.engine.train import StepCache, train
-from tests.engine.helpers import tiny_project
+from tests.engine.helpers import record_step_caches, tiny_project
 
 pytestmark = pytest.mark.skipif(
     keras.backend.backend() != "tensorflow", reason="the compiled step is the TensorFlow loop's"
@@ -101,14 +101,7 @@ def test_dropout_and_no_dropout_arms_share_one_trace():
 
 
 def test_a_sweep_traces_once_for_every_rate_and_seed(tmp_path, monkeypatch):
-    caches: list[StepCache] = []
-
-    class Spy(StepCache):
-        def __init__(self, *args, **kwargs) -> None:
-            super().__init__(*args, **kwargs)
-            caches.append(self)
-
-    monkeypatch.setattr(sweep_module, "StepCache", Spy)
+    caches = record_step_caches(monkeypatch, sweep_module)
     rows = run_sweep(
         tiny_project(epochs=3), SweepPlan(rates=(0.0, 0.3, 0.6), seeds=2), tmp_path / "s"
     )
