@@ -178,7 +178,7 @@ def collect_garbage_on_the_gui_thread() -> None:
     Run automatically in a job thread, a collection may finalize a Qt object whose C++
     destructor waits for a lock the GUI thread holds while it paints, while the GUI thread
     waits for the GIL that collection holds: a frozen window. Seen while a job imported
-    TensorFlow beside a repaint, in about 1 of 4 runs of a test; none in 12 with this."""
+    TensorFlow beside a repaint, in about 1 of 4 runs of a test; none in 24 with this."""
     app = QCoreApplication.instance()
     if app is None or app.property("dropout_studio_gc"):
         return
