@@ -373,10 +373,15 @@ class CalmProgressBar(QProgressBar):
         self._flush.stop()
         value, self._value = self._value, None
         text, self._format = self._format, None
+        if value is None and text is None:
+            return
+        # setValue repaints at once and setFormat later: held, both are one (deferred) paint
+        self.setUpdatesEnabled(False)
         if value is not None:
             super().setValue(value)
         if text is not None:
             super().setFormat(text)
+        self.setUpdatesEnabled(True)  # schedules the repaint
 
     def _later(self) -> None:
         if not self._flush.isActive():

@@ -31,3 +31,35 @@ def test_a_range_change_shows_at_once(qtbot):
     bar.setValue(1)
     bar.setFormat("finished")
     assert (bar.value(), bar.format()) == (1, "finished")
+
+
+def test_a_new_value_and_text_are_painted_once_together(qtbot):
+    """QProgressBar.setValue repaints at once and setFormat later: apart, two paints a frame
+    (each with the status bar behind the bar) while a run trains."""
+    from PySide6.QtCore import QEvent, QObject
+
+    bar = CalmProgressBar()
+    qtbot.addWidget(bar)
+    bar.setRange(0, 100)
+    bar.show()
+    qtbot.waitExposed(bar)
+    paints: list[int] = []
+
+    class Count(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.Paint:
+                paints.append(1)
+            return False
+
+    counter = Count()
+    bar.installEventFilter(counter)
+    qtbot.wait(50)
+    paints.clear()
+    bar.setValue(40)
+    bar.setFormat("epoch 40/100")
+    bar.apply()  # the frame: as its timer does
+    assert paints == []  # nothing painted synchronously
+    qtbot.waitUntil(lambda: len(paints) >= 1, timeout=1_000)
+    qtbot.wait(50)
+    assert len(paints) == 1
+    assert (bar.text(), bar.value()) == ("epoch 40/100", 40)
