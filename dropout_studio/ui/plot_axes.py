@@ -1,4 +1,5 @@
-"""Plot axes and legends that stay legible: no SI prefixes, log ticks that never collide.
+"""Plot axes, legends and labels that stay legible: no SI prefixes, log ticks that never
+collide, a caption that never re-lays its plot.
 
 pyqtgraph labels every minor tick of a log axis spanning less than a decade or two (0.9, 0.8,
 0.7 … on top of each other) and rescales small values with SI prefixes ("(x0.001)"), which turns
@@ -12,7 +13,9 @@ import math
 from typing import Any
 
 import pyqtgraph as pg
+from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF
+from PySide6.QtWidgets import QLabel
 
 # Mantissas to label, from crowded to roomy; the first whose closest pair fits is used.
 LABEL_SETS = ((1,), (1, 3), (1, 2, 5), (1, 2, 3, 5), (1, 2, 3, 4, 5, 6, 7, 8, 9))
@@ -183,3 +186,27 @@ def reset_view(plot: pg.PlotWidget, x: tuple[float, float], y: tuple[float, floa
     nothing is left to fit); the next data is auto-ranged again."""
     plot.getPlotItem().getViewBox().setRange(xRange=x, yRange=y, padding=0.02)
     plot.enableAutoRange()
+
+
+class SteadyLabel(QLabel):
+    """A label sized for the longest text it shows (``template``), in its font. A label sized
+    by its text asked the layout around it to re-lay at every new text: beside a live plot,
+    once an epoch, with both plot panes repainted each time."""
+
+    def __init__(self, template: str) -> None:
+        super().__init__("")
+        self.template = template
+        self.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self._fit()
+
+    def _fit(self) -> None:
+        shown = self.text()
+        super().setText(self.template)
+        size = self.sizeHint()
+        super().setText(shown)
+        self.setFixedSize(size)  # a fixed-size widget's new text re-lays nothing
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.FontChange:
+            self._fit()

@@ -376,3 +376,43 @@ def test_the_next_run_keeps_the_metric_axis_while_its_first_points_sit_inside_it
         plot.add_epoch({**row, "accuracy": 0.5, "val_accuracy": 0.5})
         plot._redraw()
     assert metric_box.viewRange()[1] != held
+
+
+def test_a_new_best_epoch_repaints_only_its_caption(plot, qtbot):
+    """The caption keeps the size of its longest text: a label sized by its text re-laid the
+    plots beside it at every new best epoch of a live run, and repainted both panes."""
+    from PySide6.QtCore import QEvent, QObject
+
+    requests: list[int] = []
+
+    class Count(QObject):
+        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+            if event.type() == QEvent.Type.LayoutRequest:
+                requests.append(1)
+            return False
+
+    counter = Count()
+    plot.installEventFilter(counter)
+    plot.begin_live(1000)
+    qtbot.wait(30)
+    requests.clear()
+    for epoch, loss in enumerate((2.0, 1.2345, 0.5, 0.01234), start=0):
+        plot.add_epoch({"epoch": epoch, "loss": loss, "val_loss": loss + 0.1})
+        plot._redraw()
+        qtbot.wait(5)
+    assert plot.best_label.text() == "best validation loss 0.1123 at epoch 4"
+    assert requests == []
+    width = plot.best_label.fontMetrics().horizontalAdvance(
+        "best validation loss 1234.5678 at epoch 10000"
+    )
+    assert plot.best_label.width() >= width  # a large loss at a late epoch is not cut
+
+
+def test_a_live_run_is_drawn_five_times_a_second_and_an_idle_plot_at_once(plot, qtbot):
+    from dropout_studio.ui.loss_plot import IDLE_FRAME_MS, LIVE_FRAME_MS
+
+    plot.begin_live(100)
+    plot.add_epoch({"epoch": 0, "loss": 1.0, "val_loss": 1.1})
+    qtbot.waitUntil(lambda: plot._timer.interval() == LIVE_FRAME_MS, timeout=1_000)
+    plot.set_history([{"epoch": 0, "loss": 1.0, "val_loss": 1.1}])
+    assert plot._timer.interval() == IDLE_FRAME_MS
