@@ -206,6 +206,12 @@ class SteadyLabel(QLabel):
         super().setText(shown)
         self.setFixedSize(size)  # a fixed-size widget's new text re-lays nothing
 
+    def setText(self, text: str) -> None:  # type: ignore[override]
+        """A text longer than the template (a diverging run's loss) widens the label once."""
+        super().setText(text)
+        if self.sizeHint().width() > self.width():
+            self.setFixedSize(self.sizeHint().expandedTo(self.size()))
+
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
         if event.type() == QEvent.Type.FontChange:

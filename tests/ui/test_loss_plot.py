@@ -406,6 +406,10 @@ def test_a_new_best_epoch_repaints_only_its_caption(plot, qtbot):
         "best validation loss 1234.5678 at epoch 10000"
     )
     assert plot.best_label.width() >= width  # a large loss at a late epoch is not cut
+    plot.add_epoch({"epoch": 4, "loss": 1e9, "val_loss": -3e9})  # diverged: far past the template
+    plot._redraw()
+    assert plot.best_label.text() == "best validation loss -3000000000.0000 at epoch 5"
+    assert plot.best_label.width() >= plot.best_label.sizeHint().width()
 
 
 def test_a_live_run_is_drawn_five_times_a_second_and_an_idle_plot_at_once(plot, qtbot):
