@@ -204,7 +204,8 @@ class SteadyLabel(QLabel):
         super().setText(self.template)
         size = self.sizeHint()
         super().setText(shown)
-        self.setFixedSize(size)  # a fixed-size widget's new text re-lays nothing
+        # a fixed-size widget's new text re-lays nothing; a longer text shown stays whole
+        self.setFixedSize(size.expandedTo(self.sizeHint()))
 
     def setText(self, text: str) -> None:  # type: ignore[override]
         """A text longer than the template (a diverging run's loss) widens the label once."""
@@ -214,5 +215,5 @@ class SteadyLabel(QLabel):
 
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
-        if event.type() == QEvent.Type.FontChange:
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
             self._fit()

@@ -377,11 +377,13 @@ class CalmProgressBar(QProgressBar):
             return
         # setValue repaints at once and setFormat later: held, both are one (deferred) paint
         self.setUpdatesEnabled(False)
-        if value is not None:
-            super().setValue(value)
-        if text is not None:
-            super().setFormat(text)
-        self.setUpdatesEnabled(True)  # schedules the repaint
+        try:
+            if value is not None:
+                super().setValue(value)
+            if text is not None:
+                super().setFormat(text)
+        finally:
+            self.setUpdatesEnabled(True)  # schedules the repaint
 
     def _later(self) -> None:
         if not self._flush.isActive():

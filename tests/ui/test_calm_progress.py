@@ -37,8 +37,10 @@ def test_a_new_value_and_text_are_painted_once_together(qtbot):
     """QProgressBar.setValue repaints at once and setFormat later: apart, two paints a frame
     (each with the status bar behind the bar) while a run trains."""
     from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QStyleFactory
 
     bar = CalmProgressBar()
+    bar.setStyle(QStyleFactory.create("Fusion"))  # no style animation of a determinate bar
     qtbot.addWidget(bar)
     bar.setRange(0, 100)
     bar.show()

@@ -410,6 +410,11 @@ def test_a_new_best_epoch_repaints_only_its_caption(plot, qtbot):
     plot._redraw()
     assert plot.best_label.text() == "best validation loss -3000000000.0000 at epoch 5"
     assert plot.best_label.width() >= plot.best_label.sizeHint().width()
+    plot.set_presentation(True)  # as the projector's larger font reaches the caption too
+    font = plot.best_label.font()
+    font.setPointSizeF(font.pointSizeF() * 1.5)
+    plot.best_label.setFont(font)
+    assert plot.best_label.width() >= plot.best_label.sizeHint().width()  # still whole
 
 
 def test_a_live_run_is_drawn_five_times_a_second_and_an_idle_plot_at_once(plot, qtbot):
