@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dropout_studio.ui.window_layout import CalmProgressBar
+from tests.ui.qt_events import EventCounter
 
 
 def test_the_latest_value_and_text_are_answered_at_once_and_painted_within_a_frame(qtbot):
@@ -36,7 +37,7 @@ def test_a_range_change_shows_at_once(qtbot):
 def test_a_new_value_and_text_are_painted_once_together(qtbot):
     """QProgressBar.setValue repaints at once and setFormat later: apart, two paints a frame
     (each with the status bar behind the bar) while a run trains."""
-    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtCore import QEvent
     from PySide6.QtWidgets import QStyleFactory
 
     bar = CalmProgressBar()
@@ -45,23 +46,14 @@ def test_a_new_value_and_text_are_painted_once_together(qtbot):
     bar.setRange(0, 100)
     bar.show()
     qtbot.waitExposed(bar)
-    paints: list[int] = []
-
-    class Count(QObject):
-        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-            if event.type() == QEvent.Type.Paint:
-                paints.append(1)
-            return False
-
-    counter = Count()
-    bar.installEventFilter(counter)
+    paints = EventCounter(bar, QEvent.Type.Paint)
     qtbot.wait(50)
-    paints.clear()
+    paints.count = 0
     bar.setValue(40)
     bar.setFormat("epoch 40/100")
     bar.apply()  # the frame: as its timer does
-    assert paints == []  # nothing painted synchronously
-    qtbot.waitUntil(lambda: len(paints) >= 1, timeout=1_000)
+    assert paints.count == 0  # nothing painted synchronously
+    qtbot.waitUntil(lambda: paints.count >= 1, timeout=1_000)
     qtbot.wait(50)
-    assert len(paints) == 1
+    assert paints.count == 1
     assert (bar.text(), bar.value()) == ("epoch 40/100", 40)

@@ -10,6 +10,7 @@ from PySide6.QtGui import QFontMetricsF
 
 from dropout_studio.ui.loss_plot import LossPlot
 from dropout_studio.ui.plot_axes import ReadableAxis
+from tests.ui.qt_events import EventCounter
 
 
 def history(epochs: int = 40, scale: float = 1.0) -> list[dict[str, float]]:
@@ -381,27 +382,18 @@ def test_the_next_run_keeps_the_metric_axis_while_its_first_points_sit_inside_it
 def test_a_new_best_epoch_repaints_only_its_caption(plot, qtbot):
     """The caption keeps the size of its longest text: a label sized by its text re-laid the
     plots beside it at every new best epoch of a live run, and repainted both panes."""
-    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtCore import QEvent
 
-    requests: list[int] = []
-
-    class Count(QObject):
-        def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-            if event.type() == QEvent.Type.LayoutRequest:
-                requests.append(1)
-            return False
-
-    counter = Count()
-    plot.installEventFilter(counter)
+    requests = EventCounter(plot, QEvent.Type.LayoutRequest)
     plot.begin_live(1000)
     qtbot.wait(30)
-    requests.clear()
+    requests.count = 0
     for epoch, loss in enumerate((2.0, 1.2345, 0.5, 0.01234), start=0):
         plot.add_epoch({"epoch": epoch, "loss": loss, "val_loss": loss + 0.1})
         plot._redraw()
         qtbot.wait(5)
     assert plot.best_label.text() == "best validation loss 0.1123 at epoch 4"
-    assert requests == []
+    assert requests.count == 0
     width = plot.best_label.fontMetrics().horizontalAdvance(
         "best validation loss 1234.5678 at epoch 10000"
     )
