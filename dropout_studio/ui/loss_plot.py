@@ -221,6 +221,7 @@ class LossPlot(QWidget):
             else "Validation loss minus training loss: growing means overfitting"
         )
         self._on_show_gap_toggled(self.show_gap.isChecked())
+        self._redraw()  # at once, not at a live run's next frame
 
     def _on_show_batches_toggled(self, on: bool) -> None:
         self.batch_curve.setVisible(on)
@@ -359,9 +360,8 @@ class LossPlot(QWidget):
         shown = [c for c in (self.train_curve, self.val_curve, self.gap_curve) if c.isVisible()]
         if self.batch_curve.isVisible():
             shown.append(self.batch_curve)
+        # as drawn: on a log axis pyqtgraph's getData() gives log10 values already
         loss = [c.getData()[1] for c in shown] + [y for _, y in overlays]
-        if self.log_y.isChecked():
-            loss = [np.log10(y[y > 0]) for y in loss if y is not None]
         self._hold_y("loss", loss)
         self._hold_y("metric", [c.getData()[1] for c in (self.train_metric, self.val_metric)])
 

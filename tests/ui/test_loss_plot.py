@@ -417,3 +417,27 @@ def test_a_live_run_is_drawn_five_times_a_second_and_an_idle_plot_at_once(plot, 
     qtbot.waitUntil(lambda: plot._timer.interval() == LIVE_FRAME_MS, timeout=1_000)
     plot.set_history([{"epoch": 0, "loss": 1.0, "val_loss": 1.1}])
     assert plot._timer.interval() == IDLE_FRAME_MS
+
+
+def test_log_scale_shows_at_once_during_a_live_run(plot, qtbot):
+    plot.begin_live(100)
+    for epoch in range(3):
+        plot.add_epoch({"epoch": epoch, "loss": 10.0**-epoch, "val_loss": 10.0**-epoch})
+    plot._redraw()
+    plot.log_y.setChecked(True)  # no wait for the next 200 ms frame
+    low, high = plot.loss_plot.getViewBox().viewRange()[1]
+    assert low <= -2  # the held range is in decades now: 0.01 .. 1
+    assert high >= 0
+
+
+def test_a_live_run_on_a_log_axis_is_framed_in_decades(plot):
+    """pyqtgraph hands back log10 values on a log axis: taking their log again framed a live
+    run on the wrong decades (or not at all)."""
+    plot.log_y.setChecked(True)
+    plot.begin_live(100)
+    for epoch in range(4):
+        plot.add_epoch({"epoch": epoch, "loss": 10.0**-epoch, "val_loss": 2 * 10.0**-epoch})
+    plot._redraw()
+    low, high = plot.loss_plot.getViewBox().viewRange()[1]
+    assert -3.5 < low <= -3  # 0.001 .. 2 in decades, with some room
+    assert 0.3 <= high < 1
