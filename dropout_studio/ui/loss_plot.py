@@ -105,7 +105,7 @@ class LossPlot(QWidget):
             "Training loss of single batches, sampled ~20 times a second (noisy: dropout is on)"
         )
         self.show_batches.toggled.connect(self._on_show_batches_toggled)
-        self.best_label = SteadyLabel("best validation loss 0000.0000 at epoch 00000")
+        self.best_label = SteadyLabel("best validation loss 0.0000 at epoch 0000")
         self.best_label.setToolTip("Epoch with the lowest validation loss")
         row = QHBoxLayout()
         for box in (self.log_y, self.show_gap, self.show_batches):
@@ -212,14 +212,14 @@ class LossPlot(QWidget):
         """The gap is often 0 or negative, which a log axis cannot show (it would stretch the
         axis to 0.001 for the few positive values): it is hidden while log scale is on."""
         self.loss_plot.setLogMode(y=on)
+        if self._held:  # setLogMode let both axes follow the data again: held ones stay held
+            self.loss_plot.disableAutoRange()
         self._held.pop("loss", None)  # held in the other scale
+        self._held.pop("x", None)  # set again: the axis had followed the data
         self._dirty = True
         self.show_gap.setEnabled(not on)
-        self.show_gap.setToolTip(
-            "Not on a log axis: the gap can be 0 or negative"
-            if on
-            else "Validation loss minus training loss: growing means overfitting"
-        )
+        gap = "Validation loss minus training loss: growing means overfitting"
+        self.show_gap.setToolTip("Not on a log axis: the gap can be 0 or negative" if on else gap)
         self._on_show_gap_toggled(self.show_gap.isChecked())
         self._redraw()  # at once, not at a live run's next frame
 

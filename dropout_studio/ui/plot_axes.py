@@ -13,7 +13,7 @@ import math
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, Qt
+from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF
 from PySide6.QtWidgets import QLabel
 
@@ -189,7 +189,7 @@ def reset_view(plot: pg.PlotWidget, x: tuple[float, float], y: tuple[float, floa
 
 
 class SteadyLabel(QLabel):
-    """A label sized for the longest text it shows (``template``), in its font. A label sized
+    """A label sized for the texts it usually shows (``template``), in its font. A label sized
     by its text asked the layout around it to re-lay at every new text: beside a live plot,
     once an epoch, with both plot panes repainted each time."""
 
@@ -199,19 +199,23 @@ class SteadyLabel(QLabel):
         self.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self._fit()
 
+    def _needs(self, text: str) -> QSize:
+        """What ``text`` needs in this font and style (a fixed size inflates ``sizeHint``)."""
+        probe = QLabel(text)
+        probe.setFont(self.font())
+        probe.setStyle(self.style())
+        return probe.sizeHint()
+
     def _fit(self) -> None:
-        shown = self.text()
-        super().setText(self.template)
-        size = self.sizeHint()
-        super().setText(shown)
         # a fixed-size widget's new text re-lays nothing; a longer text shown stays whole
-        self.setFixedSize(size.expandedTo(self.sizeHint()))
+        self.setFixedSize(self._needs(self.template).expandedTo(self._needs(self.text())))
 
     def setText(self, text: str) -> None:  # type: ignore[override]
-        """A text longer than the template (a diverging run's loss) widens the label once."""
+        """A longer text than the template (a diverging run's loss) widens the label until it
+        is emptied (the next run) or its font changes; those fit it to the template again."""
         super().setText(text)
-        if self.sizeHint().width() > self.width():
-            self.setFixedSize(self.sizeHint().expandedTo(self.size()))
+        if not text or self.fontMetrics().horizontalAdvance(text) > self.contentsRect().width():
+            self._fit()
 
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)

@@ -394,19 +394,44 @@ def test_a_new_best_epoch_repaints_only_its_caption(plot, qtbot):
         qtbot.wait(5)
     assert plot.best_label.text() == "best validation loss 0.1123 at epoch 4"
     assert requests.count == 0
-    width = plot.best_label.fontMetrics().horizontalAdvance(
-        "best validation loss 1234.5678 at epoch 10000"
-    )
-    assert plot.best_label.width() >= width  # a large loss at a late epoch is not cut
+    caption = plot.best_label
+    assert caption.width() >= _needs(caption)
     plot.add_epoch({"epoch": 4, "loss": 1e9, "val_loss": -3e9})  # diverged: far past the template
     plot._redraw()
-    assert plot.best_label.text() == "best validation loss -3000000000.0000 at epoch 5"
-    assert plot.best_label.width() >= plot.best_label.sizeHint().width()
-    plot.set_presentation(True)  # as the projector's larger font reaches the caption too
-    font = plot.best_label.font()
-    font.setPointSizeF(font.pointSizeF() * 1.5)
-    plot.best_label.setFont(font)
-    assert plot.best_label.width() >= plot.best_label.sizeHint().width()  # still whole
+    assert caption.text() == "best validation loss -3000000000.0000 at epoch 5"
+    assert caption.width() >= _needs(caption)  # widened, whole
+    wide = caption.width()
+    plot.clear()  # the next run: back to the template's width
+    plot._redraw()
+    assert caption.text() == ""
+    assert caption.width() < wide
+
+
+def test_the_caption_follows_the_projector_font_both_ways(plot):
+    """Presentation mode on and off: whole in the larger font, and back to the desk's width
+    after (it kept the projector's width, and the tab scrolled sideways at 1366 x 768)."""
+    from PySide6.QtGui import QFont
+
+    caption = plot.best_label
+    caption.setText("best validation loss 0.7915 at epoch 20")
+    desk = caption.width()
+    font = caption.font()
+    big = QFont(font)
+    big.setPointSizeF(font.pointSizeF() * 1.5)
+    caption.setFont(big)
+    assert caption.width() > desk
+    assert caption.width() >= _needs(caption)
+    caption.setFont(font)
+    assert caption.width() == desk
+
+
+def _needs(label) -> int:
+    """The width a label's text needs, measured apart: a fixed size inflates its sizeHint."""
+    from PySide6.QtWidgets import QLabel
+
+    probe = QLabel(label.text())
+    probe.setFont(label.font())
+    return probe.sizeHint().width()
 
 
 def test_a_live_run_is_drawn_five_times_a_second_and_an_idle_plot_at_once(plot, qtbot):
@@ -428,6 +453,11 @@ def test_log_scale_shows_at_once_during_a_live_run(plot, qtbot):
     low, high = plot.loss_plot.getViewBox().viewRange()[1]
     assert low <= -2  # the held range is in decades now: 0.01 .. 1
     assert high >= 0
+    plot.add_epoch({"epoch": 3, "loss": 1e-3, "val_loss": 1e-3})
+    plot._redraw()
+    left, right = plot.loss_plot.getViewBox().viewRange()[0]
+    assert left < 1  # the epoch axis still spans the whole run (setLogMode had let it
+    assert right > 100  # follow the epochs trained so far)
 
 
 def test_a_live_run_on_a_log_axis_is_framed_in_decades(plot):
