@@ -41,8 +41,7 @@ class LossPlot(QWidget):
         self.rows: list[dict[str, float]] = []
         self._dirty = False
         self.live_epochs: int | None = None  # the planned epochs while a run trains
-        # ranges the axes hold while a run trains (and after one they frame): "x" (shared by
-        # both panes), "loss", "metric"; empty while the plot fits its data
+        # held axis ranges ("x" for both panes, "loss", "metric"); empty while fitting the data
         self._held: dict[str, tuple[float, float]] = {}
         self.overlay_curves: dict[str, pg.PlotDataItem] = {}
         self._overlays_shown: dict[str, tuple[str, list[dict[str, float]]]] = {}
@@ -88,6 +87,7 @@ class LossPlot(QWidget):
         self.metric_name = "metric"
         self.presenting = False
         self.metric_plot.installEventFilter(self)
+        self.loss_plot.installEventFilter(self)
         self.metric_plot.getViewBox().sigResized.connect(lambda _box: self._fit_metric_title())
         for plot in (self.loss_plot, self.metric_plot):
             for side in ("left", "bottom"):  # redrawn only when their range or style changes
@@ -150,6 +150,8 @@ class LossPlot(QWidget):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if watched is self.metric_plot and event.type() == QEvent.Type.Resize:
             self._fit_metric_title()
+        elif watched is self.loss_plot and event.type() == QEvent.Type.Resize:
+            fit_legend_row(self.loss_plot)  # the legend's columns follow the width
         return super().eventFilter(watched, event)
 
     def _fit_metric_title(self) -> None:
@@ -278,11 +280,9 @@ class LossPlot(QWidget):
         for name, (colour, history) in overlays.items():
             epochs = np.array([r.get("epoch", 0) + 1 for r in history], dtype=float)
             val = np.array([r.get("val_loss", math.nan) for r in history], dtype=float)
+            pen = pg.mkPen(colour, width=1, style=Qt.PenStyle.DotLine)
             self.overlay_curves[name] = self.loss_plot.plot(
-                epochs,
-                val,
-                pen=pg.mkPen(colour, width=1, style=Qt.PenStyle.DotLine),
-                name=f"{name} (validation)",
+                epochs, val, pen=pen, name=f"{name} (validation)"
             )
         fit_legend_row(self.loss_plot)
         self._dirty = self._dirty or bool(self._held)  # held axes make room for them

@@ -13,7 +13,7 @@ import math
 from typing import Any
 
 import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QSize, Qt
+from PySide6.QtCore import QEvent, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF
 from PySide6.QtWidgets import QLabel
 
@@ -172,13 +172,25 @@ def legend_above(plot: pg.PlotWidget, base: QColor, text: QColor, columns: int =
 
 
 def fit_legend_row(plot: pg.PlotWidget) -> None:
-    """Give the legend's row the height its entries need (the title row is 0 px otherwise)."""
+    """Lay the legend's entries out afresh in as many columns (3, 2 or 1) as the plot's width
+    holds, and give its row the height they need (the title row is 0 px otherwise).
+
+    Afresh: pyqtgraph keeps the cell of an entry that left, so entries toggled off and on left
+    holes and took a second row. Fewer columns: earlier runs' long names made the legend, and
+    with it the plot, wider than its pane (the right end of the run was cut off)."""
     item = plot.getPlotItem()
     legend = item.legend
-    legend.updateSize()
+    room = plot.width() - item.getAxis("left").width() - 16
+    for columns in (3, 2, 1):
+        legend.columnCount = 0  # setColumnCount re-lays the entries only for another count
+        legend.setColumnCount(columns)
+        needs = legend.layout.effectiveSizeHint(Qt.SizeHint.MinimumSize).width()
+        if room <= 0 or needs <= room:  # not laid out yet: the widest first
+            break
     height = legend.layout.preferredHeight() + 4 if legend.items else 0
     item.layout.setRowFixedHeight(0, height)
     legend.setVisible(bool(legend.items))  # no empty box where a legend was
+    item.setGeometry(QRectF(plot.range))  # as wide as the view again once the legend shrank
 
 
 def reset_view(plot: pg.PlotWidget, x: tuple[float, float], y: tuple[float, float]) -> None:

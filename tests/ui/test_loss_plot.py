@@ -471,3 +471,35 @@ def test_a_live_run_on_a_log_axis_is_framed_in_decades(plot):
     low, high = plot.loss_plot.getViewBox().viewRange()[1]
     assert -3.5 < low <= -3  # 0.001 .. 2 in decades, with some room
     assert 0.3 <= high < 1
+
+
+def test_long_run_names_never_widen_the_plot_past_its_pane(qtbot):
+    """Earlier runs' names made the legend, and the plot with it, wider than the pane: the
+    right end of the run was cut off, and stayed cut after the overlays were unticked."""
+    widget = LossPlot()
+    qtbot.addWidget(widget)
+    widget.resize(740, 500)
+    widget.show()
+    qtbot.waitExposed(widget)
+    rows = [{"epoch": e, "loss": 1 / (e + 1), "val_loss": 1.2 / (e + 1)} for e in range(60)]
+    widget.set_history(rows)
+    item = widget.loss_plot.getPlotItem()
+    runs = {f"run-20261207-10101{k} mlp-classic": ("#aa0000", rows) for k in range(2)}
+    widget.set_overlays(runs)
+    assert item.width() <= widget.loss_plot.width()
+    assert widget.legend.columnCount < 3  # fewer columns, more rows
+    widget.set_overlays({})
+    assert item.width() <= widget.loss_plot.width()
+    assert widget.legend.columnCount == 3
+
+
+def test_entries_toggled_off_and_on_leave_no_hole_in_the_legend(plot):
+    plot.show_gap.setChecked(False)
+    plot.show_batches.setChecked(True)
+    plot.show_gap.setChecked(True)
+    plot.show_batches.setChecked(False)
+    cells = plot.legend.layout
+    taken = [(r, c) for r in range(cells.rowCount()) for c in range(cells.columnCount())]
+    taken = [(r, c) for r, c in taken if cells.itemAt(r, c) is not None]
+    assert {r for r, _ in taken} == {0}  # three entries, one row: sample and label cells
+    assert len(taken) == 6
