@@ -25,6 +25,7 @@ VAL_PEN = pg.mkPen("#d62728", width=1)
 GAP_PEN = pg.mkPen("#7f7f7f", width=1, style=Qt.PenStyle.DashLine)
 GAP_NAME = "gap (validation − training)"
 BATCH_NAME = "batch loss (sampled)"
+OVERLAY_NAME = "earlier runs (validation; colours as in Runs)"
 EPOCH_LABEL = "epoch (1 = first; the CSV's epoch column counts from 0)"
 PANE_MARGINS = 10  # a pyqtgraph plot's height beyond its data and bottom axis
 TITLE_ROW = 30  # pyqtgraph's fixed title row (PlotItem.setTitle)
@@ -281,9 +282,10 @@ class LossPlot(QWidget):
             epochs = np.array([r.get("epoch", 0) + 1 for r in history], dtype=float)
             val = np.array([r.get("val_loss", math.nan) for r in history], dtype=float)
             pen = pg.mkPen(colour, width=1, style=Qt.PenStyle.DotLine)
-            self.overlay_curves[name] = self.loss_plot.plot(
-                epochs, val, pen=pen, name=f"{name} (validation)"
-            )
+            # one legend entry for them all (their colours are the Runs tab's): a name each
+            # took the legend to three rows at 1366 x 768 and squeezed the loss to ~40 px
+            label = None if self.overlay_curves else OVERLAY_NAME
+            self.overlay_curves[name] = self.loss_plot.plot(epochs, val, pen=pen, name=label)
         fit_legend_row(self.loss_plot)
         self._dirty = self._dirty or bool(self._held)  # held axes make room for them
 

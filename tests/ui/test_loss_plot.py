@@ -73,7 +73,7 @@ def test_log_ticks_never_collide(plot, low, high, size):
 
 def test_legend_is_opaque_and_outside_the_data(plot, qtbot):
     plot.set_history(history())
-    plot.set_overlays({"run 1": ("#2ca02c", history())})
+    plot.set_overlays({"run 1": ("#2ca02c", history()), "run 2": ("#9467bd", history())})
     qtbot.wait(20)
     legend = plot.legend
     assert legend.brush().color().alpha() == 255
@@ -81,7 +81,9 @@ def test_legend_is_opaque_and_outside_the_data(plot, qtbot):
     overlap = legend.sceneBoundingRect().intersected(view_box.sceneBoundingRect())
     assert overlap.height() <= 1
     names = [label.text for _, label in legend.items]
-    assert "run 1 (validation)" in names
+    # one entry for the earlier runs (their colours are the Runs tab's), not a row of names
+    assert names.count("earlier runs (validation; colours as in Runs)") == 1
+    assert len(plot.overlay_curves) == 2
     assert "batch loss (sampled)" not in names  # hidden curves leave the legend
 
 
