@@ -28,7 +28,15 @@ from dropout_studio.engine.train import StepCache, TrainingError, train
 
 keras_tuner.src.config.DEBUG = False  # else KerasTuner prints every failed trial's traceback
 STOPPED = "sweep stopped by request"
-METRICS = ("val_loss", "val_loss_std", "val_loss_min", "val_loss_max", "test_loss", "best_epoch")
+METRICS = (
+    "val_loss",
+    "val_loss_std",
+    "val_loss_min",
+    "val_loss_max",
+    "test_loss",
+    "best_epoch",
+    "seeds",  # that the point averaged: its std says nothing over one
+)
 
 
 @dataclass(frozen=True)
@@ -147,6 +155,7 @@ class DropoutSweepTuner(keras_tuner.engine.base_tuner.BaseTuner):
             "val_loss_max": float(np.max(best)),
             "test_loss": float(np.nanmean(tests)),
             "best_epoch": float(np.mean(epochs)),
+            "seeds": float(len(best)),
         }
         if self.on_trial is not None:
             self.on_trial({**values, **metrics})

@@ -19,7 +19,8 @@ from PySide6.QtWidgets import QProgressBar, QStatusBar, QTabWidget, QWidget
 from dropout_studio.core.document import ProjectDocument
 from dropout_studio.core.project import Project
 from dropout_studio.ui.errors import error_box
-from dropout_studio.ui.experiments import CompareDialog, CompareView, SweepDialog, SweepView
+from dropout_studio.ui.experiment_dialogs import CompareDialog, SweepDialog
+from dropout_studio.ui.experiments import CompareView, SweepView
 from dropout_studio.ui.jobs import Job, JobContext, JobRunner
 from dropout_studio.ui.state import WorkState
 
@@ -92,7 +93,7 @@ class ExperimentsController(QObject):
             self.run_compare(dialog.seeds.value(), dialog.arms())
 
     def sweep_dialog(self) -> None:
-        dialog = SweepDialog(self.parent_widget)
+        dialog = SweepDialog(self.parent_widget, self.document.project.dataset.train_size)
         if dialog.exec():
             rates, sizes = dialog.parse()
             self.run_sweep(rates, sizes, dialog.seeds.value(), dialog.per_layer.isChecked())

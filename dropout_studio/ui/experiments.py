@@ -1,13 +1,12 @@
-"""Experiment dialogs and views: compare with vs without dropout, and rate / size sweeps.
+"""Experiment views: compare with vs without dropout, and rate / size sweeps.
 
 The views draw finished runs as they arrive; after a stop they show only what finished (see
-``ui/experiment_control.py`` for the jobs).
+``ui/experiment_control.py`` for the jobs, ``ui/experiment_dialogs.py`` for what they ask).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -15,13 +14,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
-    QDialog,
-    QDialogButtonBox,
-    QFormLayout,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
-    QSpinBox,
     QSplitter,
     QTableWidget,
     QTableWidgetItem,
@@ -30,91 +24,13 @@ from PySide6.QtWidgets import (
 )
 
 from dropout_studio.ui.plot_axes import fit_legend_row, legend_above, readable_plot, reset_view
-from dropout_studio.ui.words import IconMessage, count
+from dropout_studio.ui.words import count
 
 COMPARE_INTRO = (
     "Experiments ▸ Compare trains the stack with and without dropout over several seeds."
 )
 SWEEP_INTRO = "Experiments ▸ Sweep tries several rates (and training-set sizes) with KerasTuner."
 COLOURS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b"]
-
-
-def _ok_cancel(dialog: QDialog, accept: Callable[[], None]) -> QDialogButtonBox:
-    buttons = QDialogButtonBox(
-        QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
-    )
-    buttons.accepted.connect(accept)
-    buttons.rejected.connect(dialog.reject)
-    return buttons
-
-
-class CompareDialog(QDialog):
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Compare with and without dropout")
-        self.seeds = QSpinBox()
-        self.seeds.setRange(1, 20)
-        self.seeds.setValue(3)
-        self.seeds.setToolTip(
-            "Each seed trains every arm from the same initial weights, split and batch order"
-        )
-        self.l2 = QCheckBox("add an L2 weight penalty arm (no dropout)")
-        self.early = QCheckBox("add an early stopping arm (no dropout)")
-        form = QFormLayout(self)
-        form.addRow("seeds", self.seeds)
-        form.addRow(self.l2)
-        form.addRow(self.early)
-        form.addRow(_ok_cancel(self, self.accept))
-
-    def arms(self) -> tuple[str, ...]:
-        extra = [
-            name
-            for box, name in ((self.l2, "l2"), (self.early, "early stopping"))
-            if box.isChecked()
-        ]
-        return ("dropout", "no dropout", *extra)
-
-
-class SweepDialog(QDialog):
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Sweep dropout rates")
-        self.rates = QLineEdit("0, 0.1, 0.3, 0.5, 0.7")
-        self.rates.setToolTip("Fractions dropped; 0 = without dropout")
-        self.sizes = QLineEdit("all")
-        self.sizes.setToolTip("Training-set sizes, e.g. 100, 300, all")
-        self.seeds = QSpinBox()
-        self.seeds.setRange(1, 10)
-        self.seeds.setValue(2)
-        self.per_layer = QCheckBox("one layer at a time")
-        self.per_layer.setToolTip("Vary each dropout layer on its own instead of all together")
-        self.error = IconMessage()
-        form = QFormLayout(self)
-        form.addRow("rates", self.rates)
-        form.addRow("train sizes", self.sizes)
-        form.addRow("seeds", self.seeds)
-        form.addRow(self.per_layer)
-        form.addRow(self.error)
-        form.addRow(_ok_cancel(self, self._check))
-
-    def parse(self) -> tuple[tuple[float, ...], tuple[int, ...]]:
-        rates = tuple(float(t) for t in self.rates.text().replace(" ", "").split(",") if t)
-        if not rates or any(not 0 <= r < 1 for r in rates):
-            raise ValueError("rates are fractions dropped, from 0 up to (not including) 1")
-        sizes = tuple(
-            0 if t == "all" else int(t) for t in self.sizes.text().replace(" ", "").split(",") if t
-        )
-        if not sizes or any(s == 1 or s < 0 for s in sizes):
-            raise ValueError("sizes are whole numbers of at least 2, or 'all'")
-        return rates, sizes
-
-    def _check(self) -> None:
-        try:
-            self.parse()
-        except ValueError as exc:
-            self.error.set_message(str(exc), "error")
-            return
-        self.accept()
 
 
 def _fill_table(
@@ -265,12 +181,13 @@ class CompareView(QWidget):
         ]
         columns = []
         for summary in summaries:
-            st = summary.stats()
+            st, n = summary.stats(), len(summary.runs)
 
-            def cell(key: str, digits: int = 4, st: dict[str, float] = st) -> str:
+            def cell(key: str, digits: int = 4, st: dict[str, float] = st, n: int = n) -> str:
                 if not math.isfinite(st[key]):
                     return "–"
-                return f"{st[key]:.{digits}f} ± {st[key + '_std']:.{digits}f}"
+                spread = f" ± {st[key + '_std']:.{digits}f}" if n > 1 else ""  # none over 1 seed
+                return f"{st[key]:.{digits}f}{spread}"
 
             columns.append(
                 [
@@ -337,7 +254,7 @@ class SweepView(QWidget):
                 f"{r['rate']:.2f}",
                 str(r["train_size"] or "all"),
                 f"{r.get('val_loss', math.nan):.4f}",
-                f"{r.get('val_loss_std', math.nan):.4f}",
+                f"{r.get('val_loss_std', math.nan):.4f}" if r.get("seeds", 2) > 1 else "–",
                 f"{r.get('test_loss', math.nan):.4f}",
                 f"{r.get('best_epoch', math.nan):.1f}",
             ]
@@ -371,12 +288,28 @@ class SweepView(QWidget):
             )
             top = np.array([r.get("val_loss_max", v) for r, v in zip(pts, y)])
             bottom = np.array([r.get("val_loss_min", v) for r, v in zip(pts, y)])
-            self.plot.addItem(
-                pg.ErrorBarItem(
-                    x=x, y=y, top=top - y, bottom=y - bottom, beam=0.02, pen=pg.mkPen(colour)
-                )
-            )
+            bars = pg.ErrorBarItem(x=x, y=y, top=top - y, bottom=y - bottom, pen=pg.mkPen(colour))
+            self.plot.addItem(bars)
+            bars.setData(beam=0.02 * self._frame())  # in data units: a share of the frame
         fit_legend_row(self.plot)
+
+    def _frame(self) -> float:
+        """Frames the points (a single rate or loss gets room around it; a loss axis never
+        goes below 0) and returns the rate axis' width. Fitted to one point, the view was
+        0.02 wide and the error bar's cap crossed it."""
+        if not self.rows:
+            return 1.0
+        rates = [r["rate"] for r in self.rows]
+        lows = [r.get("val_loss_min", r["val_loss"]) for r in self.rows]
+        highs = [r.get("val_loss_max", r["val_loss"]) for r in self.rows]
+        left, right = min(rates), max(rates)
+        room = max((right - left) * 0.08, 0.05)
+        low, high = min(lows), max(highs)
+        pad = max((high - low) * 0.1, abs(high) * 0.05, 1e-6)
+        self.plot.setRange(
+            xRange=(left - room, right + room), yRange=(max(low - pad, 0.0), high + pad), padding=0
+        )
+        return right - left + 2 * room
 
     def finish(self, rows: list[dict[str, Any]], stopped: bool = False) -> None:
         """The finished trials (the table the sweep returned) replace the running picture."""

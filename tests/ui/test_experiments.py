@@ -50,6 +50,8 @@ def test_a_stopped_compare_shows_only_finished_runs(window, qtbot):
     seeds = [int(table.item(0, c).text()) for c in range(table.columnCount())]
     assert ".:" not in window.compare_view.status.text()
     assert 1 <= sum(seeds) < 6
+    for column, n in enumerate(seeds):  # no "± 0.0000" over a single seed
+        assert ("±" in table.item(1, column).text()) == (n > 1) or n == 0
 
 
 def test_a_stopped_sweep_shows_finished_points_without_an_error(window, qtbot):

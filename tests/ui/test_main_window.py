@@ -338,7 +338,7 @@ def test_runs_panel_lists_overlays_renames_and_deletes(make_window, tmp_path, qt
 
 
 def test_experiment_dialogs_validate_their_input(qtbot):
-    from dropout_studio.ui.experiments import CompareDialog, SweepDialog
+    from dropout_studio.ui.experiment_dialogs import CompareDialog, SweepDialog
 
     sweep = SweepDialog()
     qtbot.addWidget(sweep)

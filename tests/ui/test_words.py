@@ -14,7 +14,7 @@ from PySide6.QtGui import QFontMetrics
 from dropout_studio.core.document import ProjectDocument, replace_layer
 from dropout_studio.core.project import load_preset
 from dropout_studio.core.spec import DropoutSpec, drop_keep_text, rnn_dropout_text
-from dropout_studio.ui.experiments import SweepDialog
+from dropout_studio.ui.experiment_dialogs import SweepDialog
 from dropout_studio.ui.panels import DatasetPanel, available_training_samples
 from dropout_studio.ui.properties import LayerProperties
 from dropout_studio.ui.runs_panel import RunsPanel
