@@ -20,7 +20,7 @@ def _row(rate: float, loss: float, seeds: int, spread: float = 0.0) -> dict[str,
     }
 
 
-def test_a_single_point_is_framed_with_room_and_a_loss_axis_from_zero(qtbot):
+def test_a_single_point_is_framed_with_room_and_no_negative_loss(qtbot):
     """Fitted to one point, the view was 0.02 wide, its loss axis ran below 0, and the error
     bar's cap (0.02 in data units) crossed the whole chart."""
     view = SweepView()
