@@ -18,6 +18,7 @@ from PySide6.QtGui import QFont, QFontMetricsF, QResizeEvent
 from PySide6.QtWidgets import QCheckBox, QGraphicsItem, QHBoxLayout, QVBoxLayout, QWidget
 
 from dropout_studio.core.runs import write_history_csv
+from dropout_studio.ui import plot_axes
 from dropout_studio.ui.plot_axes import SteadyLabel, fit_legend_row, legend_above, readable_plot
 
 TRAIN_PEN = pg.mkPen("#1f77b4", width=1)
@@ -29,8 +30,7 @@ OVERLAY_NAME = "earlier runs (validation; colours as in Runs)"
 EPOCH_LABEL = "epoch (1 = first; the CSV's epoch column counts from 0)"
 PANE_MARGINS = 10  # a pyqtgraph plot's height beyond its data and bottom axis
 TITLE_ROW = 30  # pyqtgraph's fixed title row (PlotItem.setTitle)
-# A redraw repaints both panes (~6 ms of the GUI thread): at every epoch of a live mlp-classic
-# run they took ~4 % of its training speed. Idle, a toggle shows at once.
+# A redraw repaints both panes (~6 ms): at every epoch they took ~4 % of mlp-classic's speed
 IDLE_FRAME_MS, LIVE_FRAME_MS = 50, 200
 
 
@@ -323,6 +323,8 @@ class LossPlot(QWidget):
         self.train_curve.setData(epochs, train)
         self.val_curve.setData(epochs, val)
         self.gap_curve.setData(epochs, val - train)
+        lines = (self.train_curve, self.val_curve, self.gap_curve, self.train_metric)
+        plot_axes.dot_a_lone_point([*lines, self.val_metric], len(epochs))
         if self.batch_curve.isVisible():  # hidden: no data (a scatter's update is dear)
             xs, ys = zip(*self.batch_points) if self.batch_points else ((), ())
             self.batch_curve.setData(np.array(xs, dtype=float), np.array(ys, dtype=float))

@@ -193,6 +193,19 @@ def fit_legend_row(plot: pg.PlotWidget) -> None:
     item.setGeometry(QRectF(plot.range))  # as wide as the view again once the legend shrank
 
 
+def dot_a_lone_point(curves: list[pg.PlotDataItem], points: int) -> None:
+    """A curve of one point draws nothing (a line needs two, as after a 1-epoch run): it
+    gets a dot in its own colour until it has more."""
+    symbol = "o" if points == 1 else None
+    for curve in curves:
+        if curve.opts["symbol"] != symbol:
+            colour = pg.mkPen(curve.opts["pen"]).color()
+            curve.setSymbol(symbol)
+            curve.setSymbolBrush(colour)
+            curve.setSymbolPen(colour)
+            curve.setSymbolSize(6)
+
+
 def reset_view(plot: pg.PlotWidget, x: tuple[float, float], y: tuple[float, float]) -> None:
     """An emptied plot shows ``x`` × ``y``, not the last data's range (pyqtgraph keeps it when
     nothing is left to fit); the next data is auto-ranged again."""

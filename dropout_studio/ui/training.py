@@ -31,6 +31,7 @@ from dropout_studio.ui.evaluate import EvaluatePanel, with_probabilities
 from dropout_studio.ui.jobs import Job, JobContext, JobRunner, describe
 from dropout_studio.ui.loss_plot import LossPlot
 from dropout_studio.ui.state import WorkState
+from dropout_studio.ui.words import count
 
 log = logging.getLogger("dropout_studio")
 Trainer = Callable[[Project, Any, Callable[[Any], None], Any], Any]
@@ -282,7 +283,7 @@ class TrainingBinder(QObject):
         summary = ", ".join(f"test {k} {v:.4f}" for k, v in test.items())
         message = getattr(result, "message", "")
         self.status.showMessage(
-            f"{status}: {len(result.history)} epochs"
+            f"{status}: {count(len(result.history), 'epoch')}"
             + (f" · {summary}" if summary else "")
             + (f" · {message}" if message else "")
         )

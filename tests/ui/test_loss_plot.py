@@ -505,3 +505,12 @@ def test_entries_toggled_off_and_on_leave_no_hole_in_the_legend(plot):
     taken = [(r, c) for r, c in taken if cells.itemAt(r, c) is not None]
     assert {r for r, _ in taken} == {0}  # three entries, one row: sample and label cells
     assert len(taken) == 6
+
+
+def test_a_one_epoch_run_is_drawn_as_dots(plot):
+    """A curve of one point drew nothing (a line needs two): a 1-epoch run showed empty panes."""
+    plot.set_history([{"epoch": 0, "loss": 2.0, "val_loss": 2.1, "accuracy": 0.3}])
+    assert plot.train_curve.opts["symbol"] == "o"
+    assert plot.train_metric.opts["symbol"] == "o"
+    plot.set_history([{"epoch": e, "loss": 2.0 - e, "val_loss": 2.1 - e} for e in range(2)])
+    assert plot.train_curve.opts["symbol"] is None  # lines again
