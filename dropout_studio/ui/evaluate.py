@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from dropout_studio.ui.sample_view import draw_sample
+from dropout_studio.ui.words import OutdatedNote
 
 
 def output_is_probability(project: Any) -> bool:
@@ -83,6 +84,7 @@ class EvaluatePanel(QWidget):
         super().__init__(parent)
         self.data: Any = None
         self.evaluation: Any = None
+        self.outdated = OutdatedNote()
         self.summary = QLabel(INTRO)
         self.summary.setWordWrap(True)
         self.matrix = QTableWidget()
@@ -122,6 +124,7 @@ class EvaluatePanel(QWidget):
         row.addWidget(self.sample)
         row.addStretch(1)
         layout = QVBoxLayout(self)
+        layout.addWidget(self.outdated)
         layout.addWidget(self.summary)
         layout.addWidget(self.matrix_box)
         layout.addLayout(row)
@@ -134,6 +137,7 @@ class EvaluatePanel(QWidget):
     def clear(self) -> None:
         """Forget the evaluation of a model that no longer belongs to the project."""
         self.data = self.evaluation = None
+        self.outdated.set_outdated(False)
         self.summary.setText(INTRO)
         self.matrix.setRowCount(0)
         self.matrix.setColumnCount(0)
@@ -145,6 +149,7 @@ class EvaluatePanel(QWidget):
 
     def show_evaluation(self, data: Any, evaluation: Any) -> None:
         self.data, self.evaluation = data, evaluation
+        self.outdated.set_outdated(False)
         metrics = ", ".join(f"{k} {v:.4f}" for k, v in evaluation.metrics.items())
         self.summary.setText(
             f"Test set ({len(data.x_test)} samples, never used for training "

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from dropout_studio.ui.inside_analysis import InsideReport, _first_layer_picture, analyse
 from dropout_studio.ui.inside_pictures import feature_picture, pad_rows
 from dropout_studio.ui.plot_axes import reset_view
+from dropout_studio.ui.words import OutdatedNote
 
 __all__ = ["InsideReport", "InsideView", "_first_layer_picture", "analyse"]
 
@@ -99,6 +100,7 @@ class InsideView(QWidget):
             "Train the same stack without dropout (same seed and split) to "
             "compare sparsity, co-adaptation and features"
         )
+        self.outdated = OutdatedNote()
         self.summary = QLabel(INTRO)
         self.summary.setWordWrap(True)
         self.mc_plot = _Plot()
@@ -145,6 +147,7 @@ class InsideView(QWidget):
         self._place_panels(two_d=False)  # the map only once 2-D data has been analysed
         layout = QVBoxLayout(self)
         layout.addLayout(self.controls)
+        layout.addWidget(self.outdated)
         layout.addWidget(self.summary)
         layout.addLayout(self.grid, 1)
         self._fit_table()
@@ -220,6 +223,7 @@ class InsideView(QWidget):
         self.table.setColumnCount(3)
         self.table.setHorizontalHeaderLabels(TABLE_HEADER[:3])
         self._fit_table()
+        self.outdated.set_outdated(False)
         self.summary.setText(text)
 
     def show_report(self, report: InsideReport) -> None:

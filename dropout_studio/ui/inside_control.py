@@ -47,6 +47,7 @@ class InsideController(QObject):
         state.register("analyse", view.analyse)
         state.register("twin", view.twin)
         document.subscribe(lambda _doc: self.forget(), ("replaced",))
+        document.subscribe(self._on_stack_edited, ("network", "dataset"))
 
     def on_trained(self, outcome: TrainOutcome) -> None:
         """A new model: earlier analyses described another one."""
@@ -56,6 +57,13 @@ class InsideController(QObject):
         if model is not None and outcome.data is not None:
             self.view.sample.setRange(0, max(0, len(outcome.data.x_test) - 1))
         self.state.set(has_analysis=False)
+
+    def _on_stack_edited(self, document: ProjectDocument) -> None:
+        outcome = self.outcome
+        shown = self.view.report is not None
+        self.view.outdated.set_outdated(
+            shown and outcome is not None and not outcome.describes(document.project)
+        )
 
     def forget(self) -> None:
         self.outcome = None
@@ -132,6 +140,7 @@ class InsideController(QObject):
     def _show(self, outcome: TrainOutcome, report: InsideReport) -> None:
         if outcome is self.outcome:  # still the model the tab describes
             self.view.show_report(report)
+            self._on_stack_edited(self.document)  # the old stack's, if edited since training
             self.state.set(has_analysis=True)
 
     def _on_errored(self, message: str, details: str) -> None:

@@ -49,6 +49,12 @@ class TrainOutcome:
     save_error: str = ""
     save_warning: str = ""  # the run went to a fallback folder: say where
 
+    def describes(self, project: Project) -> bool:
+        """Whether this run's model is ``project``'s stack trained on its dataset (an edit
+        since makes the model, and what was shown of it, the old stack's)."""
+        trained = self.project
+        return (trained.network, trained.dataset) == (project.network, project.dataset)
+
 
 @dataclass(frozen=True)
 class DataLoaded:
@@ -106,6 +112,7 @@ class TrainingBinder(QObject):
         self.timer.start()
         self.progress.setFormat("idle")
         document.subscribe(self._on_document_replaced, ("replaced",))
+        document.subscribe(self._on_stack_edited, ("network", "dataset"))
 
     def _action(self, text: str, slot: Callable[[], None], key: str) -> QAction:
         action = QAction(text, self.parent_widget)
@@ -315,6 +322,14 @@ class TrainingBinder(QObject):
         self.progress.setFormat("failed")
         self.status.showMessage(f"training failed: {message}")
         error_box(self.parent_widget, f"Training failed: {message}", details).show()
+
+    def _on_stack_edited(self, document: ProjectDocument) -> None:
+        last = self.last
+        self.evaluate_panel.outdated.set_outdated(
+            last is not None
+            and self.evaluate_panel.evaluation is not None
+            and not last.describes(document.project)
+        )
 
     def _on_document_replaced(self, _document: ProjectDocument) -> None:
         """Another project: the last model and its views describe the old one."""

@@ -59,6 +59,24 @@ class IconMessage(QWidget):
         return self.label.text()
 
 
+class OutdatedNote(IconMessage):
+    """Shown over the results of a model trained before the stack or dataset was edited: they
+    still describe that model (Analyse analyses it), not the stack the diagram now shows."""
+
+    TEXT = (
+        "The stack or dataset has changed since this model was trained: these results are the "
+        "trained model's. Train again to see the current one."
+    )
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setVisible(False)
+
+    def set_outdated(self, outdated: bool) -> None:
+        self.set_message(self.TEXT if outdated else "", "warning" if outdated else None)
+        self.setVisible(outdated)
+
+
 class MessageList(QWidget):
     """Several icon messages, one per problem (the stack editor's errors and warnings)."""
 
