@@ -4,10 +4,11 @@ The engine job imports TensorFlow and the engine modules (3–4 s) off the GUI t
 imported only when the dataset needs it, and a dataset that needs no Keras is previewed just
 before the import (which waits at most 0.5 s for it), not after it. The preview runs only when
 the dataset spec changed, at most one at a time, never during an exclusive job; a newer request
-replaces an older one, and a result for a spec that is no longer current is dropped. A built-in or synthetic preview's
-dataset is kept in a :class:`DataCache` so that a run of the same spec skips generating it
-again; a CSV, NPZ or image-folder preview reads only a sample (``load_sample``) and the
-file's size and classes from its probe: the whole set loads once, when training starts.
+replaces an older one, and a result for a spec that is no longer current is dropped. A built-in
+or synthetic preview's dataset is kept in a :class:`DataCache` so that a run of the same spec
+skips generating it again; a CSV, NPZ or image-folder preview reads only a sample
+(``load_sample``) and the file's size and classes from its probe: the whole set loads once,
+when training starts.
 """
 
 from __future__ import annotations

@@ -275,6 +275,7 @@ class SweepView(QWidget):
             {(r.get("layer", -1), r["train_size"]) for r in self.rows},
             key=lambda k: (k[0], k[1] or 10**12),
         )
+        beam = 0.02 * self._frame()  # the error bars' caps are in data units: a share of it
         for colour, (layer, size) in zip(COLOURS * 4, keys):
             pts = sorted(
                 (r for r in self.rows if r.get("layer", -1) == layer and r["train_size"] == size),
@@ -288,9 +289,11 @@ class SweepView(QWidget):
             )
             top = np.array([r.get("val_loss_max", v) for r, v in zip(pts, y)])
             bottom = np.array([r.get("val_loss_min", v) for r, v in zip(pts, y)])
-            bars = pg.ErrorBarItem(x=x, y=y, top=top - y, bottom=y - bottom, pen=pg.mkPen(colour))
-            self.plot.addItem(bars)
-            bars.setData(beam=0.02 * self._frame())  # in data units: a share of the frame
+            self.plot.addItem(
+                pg.ErrorBarItem(
+                    x=x, y=y, top=top - y, bottom=y - bottom, beam=beam, pen=pg.mkPen(colour)
+                )
+            )
         fit_legend_row(self.plot)
 
     def _frame(self) -> float:
