@@ -265,11 +265,15 @@ def throughput(app, repeats: int) -> None:
     window.document.set_project(project)
     data = load_dataset(project.dataset, project.training.seed)
     ratios, in_app, headless, first_app, first_headless = [], [], [], [], []
+    wakes: list[float] = []
     for _ in range(repeats):
         result = train(project, data, lambda e: None, threading.Event())
         headless.append(steady(result))
         first_headless.append(result.first_epoch_time)
+        woken, started = _wake_ups(), time.perf_counter()
         _train_through_the_action(app, window)
+        if woken is not None:
+            wakes.append((_wake_ups() - woken) / (time.perf_counter() - started))
         result = window.training.last.result
         in_app.append(steady(result))
         first_app.append(result.first_epoch_time)
@@ -287,7 +291,24 @@ def throughput(app, repeats: int) -> None:
         f"  first epoch (tracing): in app median {statistics.median(first_app):.2f} s, "
         f"headless {statistics.median(first_headless):.2f} s"
     )
+    if wakes:
+        print(
+            f"  GUI thread wake-ups while training: median {statistics.median(wakes):.0f} a second"
+            " (each takes a core from TensorFlow's compute threads mid-operation)"
+        )
     window.close()
+
+
+def _wake_ups() -> int | None:
+    """How often the GUI thread has slept and woken so far (Linux; else None)."""
+    try:
+        with open(f"/proc/self/task/{threading.get_native_id()}/status") as status:
+            for line in status:
+                if line.startswith("voluntary_ctxt_switches"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return None
 
 
 def main() -> None:

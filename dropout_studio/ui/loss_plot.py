@@ -9,6 +9,7 @@ axis title says so. The legend sits above the data, opaque.
 from __future__ import annotations
 
 import math
+import time
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +33,7 @@ PANE_MARGINS = 10  # a pyqtgraph plot's height beyond its data and bottom axis
 TITLE_ROW = 30  # pyqtgraph's fixed title row (PlotItem.setTitle)
 # A redraw repaints both panes (~6 ms): at every epoch they took ~4 % of mlp-classic's speed
 IDLE_FRAME_MS, LIVE_FRAME_MS = 50, 200
+FRAME_SLACK_MS = 50  # the frame ~200 ms after a drawing is due, give or take the timers' jitter
 
 
 class LossPlot(QWidget):
@@ -40,7 +42,13 @@ class LossPlot(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.rows: list[dict[str, float]] = []
+        # Drawn by a single-shot timer armed by a change (no wake-ups while nothing changes),
+        # or by draw_frame() with the training's batch of reports.
         self._dirty = False
+        self._drawn_at = 0.0
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self._redraw)
         self.live_epochs: int | None = None  # the planned epochs while a run trains
         # held axis ranges ("x" for both panes, "loss", "metric"); empty while fitting the data
         self._held: dict[str, tuple[float, float]] = {}
@@ -119,10 +127,6 @@ class LossPlot(QWidget):
         layout.addWidget(self.loss_plot, 3)
         layout.addWidget(self.metric_plot, 1)
         self.loss_plot.setMinimumHeight(140)  # the loss is the point: never the smaller pane
-
-        self._timer = QTimer(self, interval=IDLE_FRAME_MS)
-        self._timer.timeout.connect(self._redraw)
-        self._timer.start()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         """The accuracy pane takes at most a third of the height: the loss pane stays larger."""
@@ -219,7 +223,7 @@ class LossPlot(QWidget):
             self.loss_plot.disableAutoRange()
         self._held.pop("loss", None)  # held in the other scale
         self._held.pop("x", None)  # set again: the axis had followed the data
-        self._dirty = True
+        self._mark_dirty()
         self.show_gap.setEnabled(not on)
         gap = "Validation loss minus training loss: growing means overfitting"
         self.show_gap.setToolTip("Not on a log axis: the gap can be 0 or negative" if on else gap)
@@ -229,7 +233,7 @@ class LossPlot(QWidget):
     def _on_show_batches_toggled(self, on: bool) -> None:
         self.batch_curve.setVisible(on)
         self._show_in_legend(self.batch_curve, BATCH_NAME, on)
-        self._dirty = True
+        self._mark_dirty()
         self._redraw()
 
     def begin_live(self, epochs: int) -> None:
@@ -242,7 +246,7 @@ class LossPlot(QWidget):
         self._held.pop("x", None)  # y ranges a previous run held serve until data leaves them
         for plot in (self.loss_plot, self.metric_plot):
             plot.disableAutoRange()
-        self._dirty = True
+        self._mark_dirty()
 
     def end_live(self) -> None:
         """The plot fits its data again."""
@@ -252,7 +256,7 @@ class LossPlot(QWidget):
         self._held.clear()
         for plot in (self.loss_plot, self.metric_plot):
             plot.enableAutoRange()
-        self._dirty = True
+        self._mark_dirty()
 
     def clear(self, keep_axes: bool = False) -> None:
         """Forget the curves; the timer draws the empty plot. ``keep_axes``: another run of
@@ -261,12 +265,12 @@ class LossPlot(QWidget):
         if not keep_axes:
             self.end_live()
         self.rows, self.batch_points = [], []
-        self._dirty = True
+        self._mark_dirty()
 
     def add_epoch(self, row: dict[str, float]) -> None:
-        """Store the epoch now; the timer draws it (never drop data to keep up)."""
+        """Store the epoch now; the next frame draws it (never drop data to keep up)."""
         self.rows.append(dict(row))
-        self._dirty = True
+        self._mark_dirty()
 
     def set_overlays(self, overlays: dict[str, tuple[str, list[dict[str, float]]]]) -> None:
         """Validation curves of earlier runs, dotted, in their run colour. The same overlays
@@ -287,13 +291,15 @@ class LossPlot(QWidget):
             label = None if self.overlay_curves else OVERLAY_NAME
             self.overlay_curves[name] = self.loss_plot.plot(epochs, val, pen=pen, name=label)
         fit_legend_row(self.loss_plot)
-        self._dirty = self._dirty or bool(self._held)  # held axes make room for them
+        if self._held:  # held axes make room for them
+            self._mark_dirty()
 
     def add_batch_loss(self, position: float, loss: float) -> None:
         """A sampled batch loss at ``position`` in epochs (1 = end of the first epoch)."""
         if math.isfinite(loss):
             self.batch_points.append((position, loss))
-            self._dirty = self._dirty or self.show_batches.isChecked()  # hidden: store only
+            if self.show_batches.isChecked():  # hidden: store only
+                self._mark_dirty()
 
     def set_history(self, rows: list[dict[str, float]]) -> None:
         """A run's whole history. A run that trained every planned epoch keeps the axes it
@@ -305,19 +311,33 @@ class LossPlot(QWidget):
         else:
             self.end_live()
         self.rows = [dict(r) for r in rows]
-        self._dirty = True
+        self._mark_dirty()
         self._redraw()
 
     def _column(self, key: str) -> np.ndarray:
         return np.array([r.get(key, math.nan) for r in self.rows], dtype=float)
 
+    def _mark_dirty(self) -> None:
+        """Something to draw: within IDLE_FRAME_MS, or LIVE_FRAME_MS while a run trains."""
+        self._dirty = True
+        if not self._timer.isActive():
+            self._timer.start(LIVE_FRAME_MS if self.live_epochs is not None else IDLE_FRAME_MS)
+
+    def draw_frame(self) -> None:
+        """The training's frame (a batch of its reports, ~10 a second): draw the curves now
+        if they changed and a live frame has passed since the last drawing. Drawn with the
+        masks and the progress bar, the window repaints once; the timer draws only what no
+        frame came for."""
+        due = time.monotonic() - self._drawn_at >= (LIVE_FRAME_MS - FRAME_SLACK_MS) / 1000
+        if self._dirty and due:
+            self._redraw()
+
     def _redraw(self) -> None:
+        self._timer.stop()
         if not self._dirty:
             return
         self._dirty = False
-        frame = LIVE_FRAME_MS if self.live_epochs is not None else IDLE_FRAME_MS
-        if self._timer.interval() != frame:
-            self._timer.setInterval(frame)
+        self._drawn_at = time.monotonic()
         epochs = self._column("epoch") + 1
         train, val = self._column("loss"), self._column("val_loss")
         self.train_curve.setData(epochs, train)

@@ -132,6 +132,53 @@ def test_a_burst_of_reports_wakes_the_gui_thread_once_and_keeps_every_report_in_
     assert len(wakes) == 1  # one wake-up for the whole burst
 
 
+def test_a_steady_stream_of_reports_reaches_the_gui_in_paced_batches(runner, qtbot):
+    """A training reports ~50 times a second; each wake-up of the GUI thread takes a core
+    from its compute threads mid-operation. While reports keep coming, the GUI thread
+    collects them every REPORT_FRAME_MS and is not woken for each; the first report after a
+    quiet spell is not held back for a frame."""
+    import time
+
+    from dropout_studio.ui.jobs import REPORT_FRAME_MS
+
+    gate, quiet, resume = threading.Event(), threading.Event(), threading.Event()
+
+    def work(ctx):
+        gate.wait(5)
+        end = time.monotonic() + 0.6
+        i = 0
+        while time.monotonic() < end:  # a report every 2 ms for 0.6 s
+            ctx.report(i)
+            i += 1
+            time.sleep(0.002)
+        quiet.set()
+        resume.wait(5)
+        ctx.report("after a quiet spell")
+        return i
+
+    job = runner.start("train", work)
+    seen, batches = [], []
+    job.progressed.connect(seen.append)
+    job.delivered.connect(lambda: batches.append((time.monotonic(), len(seen))))
+    wakes = []
+    job._worker_reported.connect(lambda: wakes.append(len(seen)))
+    started = time.monotonic()
+    gate.set()
+    qtbot.waitUntil(quiet.is_set, timeout=10_000)  # the event loop runs meanwhile
+    # then a look finds the inbox empty, and the timer stops
+    qtbot.waitUntil(lambda: not job._next_batch.isActive() and not job._inbox, timeout=5_000)
+    streamed = time.monotonic() - started
+    assert len(batches) <= 2 + streamed * 1000 / REPORT_FRAME_MS  # ~10 a second, not ~500
+    assert len(wakes) <= 2  # the stream's first report (and a race at its start)
+    count = len(seen)
+    with qtbot.waitSignal(job.delivered, timeout=5_000):
+        resume.set()  # after the quiet spell the report wakes the GUI at once
+    assert seen[count:] == ["after a quiet spell"]
+    with qtbot.waitSignal(job.finished, timeout=5_000):
+        pass
+    assert seen == [*range(job.result), "after a quiet spell"]
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="per-thread nice is Linux's")
 def test_jobs_run_below_the_gui_threads_priority(runner, qtbot):
     """TensorFlow's compute threads inherit the job thread's priority: the window keeps a

@@ -436,14 +436,38 @@ def _needs(label) -> int:
     return probe.sizeHint().width()
 
 
-def test_a_live_run_is_drawn_five_times_a_second_and_an_idle_plot_at_once(plot, qtbot):
-    from dropout_studio.ui.loss_plot import IDLE_FRAME_MS, LIVE_FRAME_MS
+def test_a_live_run_is_drawn_by_its_frames_and_an_idle_plot_runs_no_timer(plot, qtbot):
+    """No wake-ups while nothing changes; a live epoch is drawn by the training's frame when
+    one is due, else by the plot's own timer within LIVE_FRAME_MS."""
+    import time
+
+    from dropout_studio.ui.loss_plot import LIVE_FRAME_MS
+
+    qtbot.waitUntil(lambda: not plot._timer.isActive(), timeout=1_000)
+    plot._redraw()
+    assert not plot._timer.isActive()  # idle and drawn: nothing wakes the window
 
     plot.begin_live(100)
+    plot._redraw()
     plot.add_epoch({"epoch": 0, "loss": 1.0, "val_loss": 1.1})
-    qtbot.waitUntil(lambda: plot._timer.interval() == LIVE_FRAME_MS, timeout=1_000)
+    plot.draw_frame()  # just drawn: this frame is not due, the epoch waits
+    drawn = plot.train_curve.getData()[0]
+    assert drawn is None or len(drawn) == 0
+    assert plot._timer.isActive()
+    assert plot._timer.interval() == LIVE_FRAME_MS
+    with qtbot.waitSignal(plot._timer.timeout, timeout=2_000):
+        pass  # no frame came: the timer draws it
+    assert list(plot.train_curve.getData()[0]) == [1.0]
+
+    plot.add_epoch({"epoch": 1, "loss": 0.9, "val_loss": 1.0})
+    time.sleep(LIVE_FRAME_MS / 1000)
+    plot.draw_frame()  # due: drawn now, and the timer is not left to wake the window
+    assert list(plot.train_curve.getData()[0]) == [1.0, 2.0]
+    assert not plot._timer.isActive()
+
     plot.set_history([{"epoch": 0, "loss": 1.0, "val_loss": 1.1}])
-    assert plot._timer.interval() == IDLE_FRAME_MS
+    assert list(plot.train_curve.getData()[0]) == [1.0]  # a whole history: drawn at once
+    assert not plot._timer.isActive()
 
 
 def test_log_scale_shows_at_once_during_a_live_run(plot, qtbot):

@@ -1,0 +1,54 @@
+"""The window's live views draw in the training's frames, and an idle window sleeps.
+
+Each wake-up of the GUI thread takes a core from a training's compute threads in the middle
+of an operation: ~130 wake-ups a second (masks, curves, progress bar and the job's reports
+each on their own clock) cost a 2-core machine's training ~5 % of its speed."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QTimer
+
+from tests.ui.fakes import fake_trainer, start_training
+
+
+def _waking_timers(window) -> list[QTimer]:
+    """Timers that would wake the window more than once a second."""
+    return [t for t in window.findChildren(QTimer) if t.isActive() and t.interval() < 1_000]
+
+
+def test_an_idle_window_runs_no_frame_timer(make_window, qtbot):
+    window = make_window(trainer=fake_trainer())
+    window.document.set_project(window.document.project.with_training(epochs=3))
+    with qtbot.waitSignal(window.runner.changed, timeout=10_000):
+        start_training(window)  # changed: the run ended and the busy state cleared
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=10_000)
+    qtbot.waitUntil(lambda: not _waking_timers(window), timeout=3_000)
+    assert len(window.loss_plot.rows) == 3  # drawn, and then nothing more to draw
+
+
+def test_masks_curves_and_progress_are_drawn_once_per_batch_of_reports(make_window, qtbot):
+    window = make_window(trainer=fake_trainer(0.002, until_stopped=True))  # ~1,500 reports/s
+    binder, diagram, plot = window.training, window.diagram, window.loss_plot
+    draws = {"masks": 0, "curves": 0, "batches": 0}
+    set_masks, redraw = diagram.set_masks, plot._redraw
+
+    def count_masks(*args):
+        draws["masks"] += 1
+        set_masks(*args)
+
+    def count_curves():
+        draws["curves"] += 1 if plot._dirty else 0
+        redraw()
+
+    diagram.set_masks, plot._redraw = count_masks, count_curves
+    job = start_training(window)
+    job.delivered.connect(lambda: draws.__setitem__("batches", draws["batches"] + 1))
+    qtbot.waitUntil(lambda: draws["batches"] >= 6, timeout=10_000)
+    with qtbot.waitSignal(job.finished, timeout=5_000):
+        window.stop_action.trigger()
+    epochs = len(plot.rows)
+    assert epochs > 3 * draws["batches"]  # many epochs in each batch...
+    assert 1 <= draws["masks"] <= draws["batches"] + 1  # ...and one drawing of the masks
+    assert draws["curves"] <= draws["batches"] + 2  # the curves at most once a batch
+    assert binder._pending_masks is None  # the latest masks were drawn, none left waiting
+    assert diagram.step is not None
