@@ -264,23 +264,26 @@ def throughput(app, repeats: int) -> None:
     project = replace(project, dataset=project.dataset.with_options(samples=5000))
     window.document.set_project(project)
     data = load_dataset(project.dataset, project.training.seed)
+    probe = _SteadyProbe()
+    window.runner.started.connect(lambda job: job.progressed.connect(probe.on_event))
+    # A warm-up pair, not counted: the window's first Train builds its compiled step and
+    # draws its views for the first time.
+    train(project, data, lambda e: None, threading.Event())
+    _train_through_the_action(app, window)
     ratios, in_app, headless, first_app, first_headless = [], [], [], [], []
-    wakes: list[float] = []
     for _ in range(repeats):
         result = train(project, data, lambda e: None, threading.Event())
         headless.append(steady(result))
         first_headless.append(result.first_epoch_time)
-        woken, started = _wake_ups(), time.perf_counter()
         _train_through_the_action(app, window)
-        if woken is not None:
-            wakes.append((_wake_ups() - woken) / (time.perf_counter() - started))
         result = window.training.last.result
         in_app.append(steady(result))
         first_app.append(result.first_epoch_time)
         ratios.append(in_app[-1] / headless[-1])
     print(
         f"\n3. training throughput in the app ÷ headless engine (mlp-classic, "
-        f"{THROUGHPUT_EPOCHS} epochs, steady state: epochs 2 on)"
+        f"{THROUGHPUT_EPOCHS} epochs, steady state: epochs 2 on; {repeats} interleaved pairs "
+        "after a warm-up pair)"
     )
     print(
         f"  in app median {statistics.median(in_app):,.0f} samples/s, headless "
@@ -291,12 +294,38 @@ def throughput(app, repeats: int) -> None:
         f"  first epoch (tracing): in app median {statistics.median(first_app):.2f} s, "
         f"headless {statistics.median(first_headless):.2f} s"
     )
-    if wakes:
+    if probe.cpu:
+        wakes = (
+            f", woken {statistics.median(probe.wakes):.0f} times a second" if probe.wakes else ""
+        )
         print(
-            f"  GUI thread wake-ups while training: median {statistics.median(wakes):.0f} a second"
-            " (each takes a core from TensorFlow's compute threads mid-operation)"
+            f"  GUI thread in steady state: {100 * statistics.median(probe.cpu):.1f} % of a core"
+            f"{wakes} (each wake-up takes a core from TensorFlow's compute threads)"
         )
     window.close()
+
+
+class _SteadyProbe:
+    """The GUI thread's CPU share and wake-ups between the ends of epoch 2 and the last one,
+    as the window receives them."""
+
+    def __init__(self) -> None:
+        self.cpu: list[float] = []
+        self.wakes: list[float] = []
+        self._start: tuple[float, float, int | None] | None = None
+
+    def on_event(self, event) -> None:
+        if getattr(event, "kind", "") != "epoch_ended":
+            return
+        now = (time.perf_counter(), time.thread_time(), _wake_ups())
+        if event.epoch == 1:
+            self._start = now
+        elif event.epoch == THROUGHPUT_EPOCHS - 1 and self._start is not None:
+            (t0, c0, w0), (t1, c1, w1) = self._start, now
+            self.cpu.append((c1 - c0) / (t1 - t0))
+            if w0 is not None and w1 is not None:
+                self.wakes.append((w1 - w0) / (t1 - t0))
+            self._start = None
 
 
 def _wake_ups() -> int | None:

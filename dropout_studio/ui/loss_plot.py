@@ -29,8 +29,6 @@ GAP_NAME = "gap (validation − training)"
 BATCH_NAME = "batch loss (sampled)"
 OVERLAY_NAME = "earlier runs (validation; colours as in Runs)"
 EPOCH_LABEL = "epoch (1 = first; the CSV's epoch column counts from 0)"
-PANE_MARGINS = 10  # a pyqtgraph plot's height beyond its data and bottom axis
-TITLE_ROW = 30  # pyqtgraph's fixed title row (PlotItem.setTitle)
 # A redraw repaints both panes (~6 ms): at every epoch they took ~4 % of mlp-classic's speed
 IDLE_FRAME_MS, LIVE_FRAME_MS = 50, 200
 FRAME_SLACK_MS = 50  # the frame ~200 ms after a drawing is due, give or take the timers' jitter
@@ -149,7 +147,7 @@ class LossPlot(QWidget):
         left, bottom = self.metric_plot.getAxis("left"), self.metric_plot.getAxis("bottom")
         axis = bottom.height() or 2 * QFontMetricsF(bottom.label.font()).height()
         need = QFontMetricsF(left.label.font()).horizontalAdvance("accuracy") + axis
-        need += PANE_MARGINS + 4
+        need += plot_axes.PANE_MARGINS + 4
         return max(90, math.ceil(need))
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
@@ -160,25 +158,7 @@ class LossPlot(QWidget):
         return super().eventFilter(watched, event)
 
     def _fit_metric_title(self) -> None:
-        """A pane too short for the rotated axis title (a projector's font on a laptop) shows
-        the metric's name as one horizontal line above the data instead: never cut."""
-        left, bottom = self.metric_plot.getAxis("left"), self.metric_plot.getAxis("bottom")
-        title = QFontMetricsF(left.label.font())
-        ticks = QFontMetricsF(bottom.style.get("tickFont") or self.font())
-        axis = bottom.height() or ticks.height() + QFontMetricsF(bottom.label.font()).height()
-        # the data's height without a title row: as laid out, else estimated
-        box = self.metric_plot.getViewBox()
-        titled = self.metric_plot.getPlotItem().titleLabel.isVisible()
-        room = box.height() + (TITLE_ROW if titled else 0)
-        if box.height() <= 0:
-            room = self.metric_plot.height() - axis - PANE_MARGINS
-        self.metric_plot.setLabel("left", self.metric_name)
-        if title.horizontalAdvance(self.metric_name) + 2 <= room:
-            self.metric_plot.setTitle(None)
-            return
-        left.showLabel(False)
-        size = left.label.font().pointSizeF()
-        self.metric_plot.setTitle(self.metric_name, size=f"{size:g}pt", justify="left")
+        plot_axes.fit_axis_title(self.metric_plot, self.metric_name, self.font())
 
     def set_presentation(self, on: bool, font: QFont | None = None) -> None:
         """Larger legend, tick labels and axis titles (``font``, else 14 pt) for a projector."""
@@ -397,26 +377,12 @@ class LossPlot(QWidget):
     def _hold_y(self, pane: str, columns: list[np.ndarray | None]) -> None:
         parts = [np.asarray(c, float) for c in columns if c is not None]
         values = np.concatenate(parts) if parts else np.zeros(0)
-        values = values[np.isfinite(values)]
-        if not len(values):
-            return
-        low, high = float(values.min()), float(values.max())
-        span = max(high - low, abs(high) * 0.1, 1e-9)
-        held = self._held.get(pane)
-        if held is not None and held[0] <= low and high <= held[1]:
-            if span >= 0.4 * (held[1] - held[0]) or self._settling():
-                return
-            held = None  # the curves shrank to a sliver of the axis: fit them snugly
-        # Room to grow where the curves are heading (a falling loss), but little below 0:
-        # only the gap goes negative, and it should not squeeze the losses.
-        below = 0.5 if held is not None and low < held[0] and low >= 0 else 0.1
-        above = 0.5 if held is not None and high > held[1] else 0.05
-        bottom, top = low - below * span, high + above * span
-        if low >= 0 and not (pane == "loss" and self.log_y.isChecked()):
-            bottom = max(bottom, 0.0)  # a loss or an accuracy never goes below 0
-        self._held[pane] = (bottom, top)
-        plot = self.loss_plot if pane == "loss" else self.metric_plot
-        plot.setYRange(bottom, top, padding=0)
+        floor = not (pane == "loss" and self.log_y.isChecked())  # a log axis has no 0
+        frame = plot_axes.held_range(values, self._held.get(pane), self._settling(), floor)
+        if frame is not None:
+            self._held[pane] = frame
+            plot = self.loss_plot if pane == "loss" else self.metric_plot
+            plot.setYRange(*frame, padding=0)
 
     def export_png(self, path: Path) -> None:
         self._redraw()

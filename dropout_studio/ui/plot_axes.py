@@ -12,10 +12,14 @@ import itertools
 import math
 from typing import Any
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QEvent, QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QGraphicsItem, QLabel
+
+PANE_MARGINS = 10  # a pyqtgraph plot's height beyond its data and bottom axis
+TITLE_ROW = 30  # pyqtgraph's fixed title row (PlotItem.setTitle)
 
 # Mantissas to label, from crowded to roomy; the first whose closest pair fits is used.
 LABEL_SETS = ((1,), (1, 3), (1, 2, 5), (1, 2, 3, 5), (1, 2, 3, 4, 5, 6, 7, 8, 9))
@@ -168,6 +172,8 @@ def legend_above(plot: pg.PlotWidget, base: QColor, text: QColor, columns: int =
     item.titleLabel.setVisible(False)
     item.layout.addItem(legend, 0, 1)
     item.legend = legend
+    # its frame was repainted with every live frame of the curves (a third of the repaint)
+    legend.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     return legend
 
 
@@ -204,6 +210,55 @@ def dot_a_lone_point(curves: list[pg.PlotDataItem], points: int) -> None:
             curve.setSymbolBrush(colour)
             curve.setSymbolPen(colour)
             curve.setSymbolSize(6)
+
+
+def fit_axis_title(plot: pg.PlotWidget, name: str, font: QFont) -> None:
+    """The left axis titled ``name``; a pane too short for the rotated title (a projector's
+    font on a laptop) shows it as one horizontal line above the data instead: never cut."""
+    left, bottom = plot.getAxis("left"), plot.getAxis("bottom")
+    title = QFontMetricsF(left.label.font())
+    ticks = QFontMetricsF(bottom.style.get("tickFont") or font)
+    axis = bottom.height() or ticks.height() + QFontMetricsF(bottom.label.font()).height()
+    # the data's height without a title row: as laid out, else estimated
+    box = plot.getViewBox()
+    titled = plot.getPlotItem().titleLabel.isVisible()
+    room = box.height() + (TITLE_ROW if titled else 0)
+    if box.height() <= 0:
+        room = plot.height() - axis - PANE_MARGINS
+    plot.setLabel("left", name)
+    if title.horizontalAdvance(name) + 2 <= room:
+        plot.setTitle(None)
+        return
+    left.showLabel(False)
+    size = left.label.font().pointSizeF()
+    plot.setTitle(name, size=f"{size:g}pt", justify="left")
+
+
+def held_range(
+    values: np.ndarray, held: tuple[float, float] | None, settling: bool, floor: bool
+) -> tuple[float, float] | None:
+    """A live y axis: the new (bottom, top) for ``values``, or None to keep ``held``.
+
+    The axis moves only when a curve leaves it, or when the curves fill under 40 % of it (not
+    while ``settling``, early in a run): each move re-lays the axis. ``floor``: a loss or an
+    accuracy never goes below 0 (not on a log axis)."""
+    values = values[np.isfinite(values)]
+    if not len(values):
+        return None
+    low, high = float(values.min()), float(values.max())
+    span = max(high - low, abs(high) * 0.1, 1e-9)
+    if held is not None and held[0] <= low and high <= held[1]:
+        if span >= 0.4 * (held[1] - held[0]) or settling:
+            return None
+        held = None  # the curves shrank to a sliver of the axis: fit them snugly
+    # Room to grow where the curves are heading (a falling loss), but little below 0:
+    # only the gap goes negative, and it should not squeeze the losses.
+    below = 0.5 if held is not None and low < held[0] and low >= 0 else 0.1
+    above = 0.5 if held is not None and high > held[1] else 0.05
+    bottom, top = low - below * span, high + above * span
+    if low >= 0 and floor:
+        bottom = max(bottom, 0.0)
+    return bottom, top
 
 
 def reset_view(plot: pg.PlotWidget, x: tuple[float, float], y: tuple[float, float]) -> None:

@@ -538,3 +538,21 @@ def test_a_one_epoch_run_is_drawn_as_dots(plot):
     assert plot.train_metric.opts["symbol"] == "o"
     plot.set_history([{"epoch": e, "loss": 2.0 - e, "val_loss": 2.1 - e} for e in range(2)])
     assert plot.train_curve.opts["symbol"] is None  # lines again
+
+
+def test_a_held_y_axis_moves_only_when_the_curves_leave_or_shrink_inside_it():
+    import numpy as np
+
+    from dropout_studio.ui.plot_axes import held_range
+
+    held = (0.0, 2.0)
+    assert held_range(np.array([0.5, 1.5]), held, settling=False, floor=True) is None
+    bottom, top = held_range(np.array([0.05, 2.5]), held, settling=False, floor=True)
+    assert bottom == 0.0  # a loss never goes below 0
+    assert top > 2.5  # with room to grow where the curve is heading
+    assert held_range(np.array([1.0, 1.1]), held, settling=True, floor=True) is None
+    bottom, top = held_range(np.array([1.0, 1.1]), held, settling=False, floor=True)
+    assert 0.9 < bottom < 1.0 < 1.1 < top < 1.2  # a sliver of the axis: fitted snugly
+    assert held_range(np.array([np.nan]), None, settling=False, floor=True) is None
+    bottom, _ = held_range(np.array([-0.2, 0.3]), None, settling=False, floor=True)
+    assert bottom < -0.2  # the gap may go below 0
