@@ -7,9 +7,7 @@ for 3,072 units; rebuilding three grid images costs well under a millisecond.
 
 from __future__ import annotations
 
-import functools
 import itertools
-import math
 from typing import Any
 
 import numpy as np
@@ -18,107 +16,16 @@ from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QImage, QPainter
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QToolTip, QWidget
 
 from dropout_studio.ui.diagram_marks import LayerMarks
-
-KEPT = QColor("#1f77b4")
-DROPPED = QColor("#8c8c8c")
-CHANNEL = QColor("#e6750a")
-NOISE = QColor("#7b4fb8")
-
-
-def _rgba(colour: QColor, alpha: float = 1.0) -> np.uint32:
-    """One RGBA8888 pixel as a uint32 (memory order R, G, B, A on any endianness)."""
-    rgba = [colour.red(), colour.green(), colour.blue(), round(255 * alpha)]
-    return np.array(rgba, dtype=np.uint8).view(np.uint32)[0]
-
-
-def _alpha_of(colour: QColor, alpha: np.ndarray) -> np.ndarray:
-    """``colour`` at each of the ``alpha`` values (0…1), as RGBA8888 uint32 pixels."""
-    pixels = np.empty((len(alpha), 4), dtype=np.uint8)
-    pixels[:] = [colour.red(), colour.green(), colour.blue(), 0]
-    pixels[:, 3] = np.round(255 * np.clip(alpha, 0.0, 1.0)).astype(np.uint8)
-    return pixels.view(np.uint32).reshape(-1)
-
-
-def to_qcolor(pixel: np.uint32) -> QColor:
-    r, g, b, a = np.array([pixel], dtype=np.uint32).view(np.uint8).tolist()
-    return QColor(r, g, b, a)
-
-
-@functools.lru_cache(maxsize=1024)
-def _circle_style(outline: int, inside: int) -> tuple[QPen, QBrush]:
-    """Made once per colour pair: ~60 new pens and brushes at every mask update were a third
-    of its GUI time, and a frame's circles have few colours."""
-    return QPen(to_qcolor(np.uint32(outline)), 1.5), QBrush(to_qcolor(np.uint32(inside)))
-
-
-def _cell_pattern(cell: int) -> np.ndarray:
-    """0 = gap, 1 = outline, 2 = inside, 3 = the slash that crosses a dropped unit out."""
-    pattern = np.zeros((cell, cell), dtype=np.uint8)
-    size = cell - 1 if cell >= 3 else cell
-    pattern[:size, :size] = 1 if size >= 4 else 2
-    if size >= 4:
-        pattern[1 : size - 1, 1 : size - 1] = 2
-        if size >= 6:
-            for k in range(1, size - 1):
-                pattern[size - 1 - k, k] = 3
-    return pattern
-
-
-def unit_colours(marks: LayerMarks, base: QColor, small: bool = False) -> np.ndarray:
-    """(inside, outline, slash) pixels per unit, shape (3, n): kept filled, dropped hollow and
-    crossed out. ``small`` marks have no room for an outline: a dropped one is a pale fill."""
-    n = marks.count
-    if marks.noise is not None:
-        # Shade = multiplier: 0 (palest) … 2 or more (full colour).
-        shade = _alpha_of(NOISE, (40 + 215 * np.clip(marks.noise / 2.0, 0.0, 1.0)) / 255)
-        return np.stack([shade, shade, shade])
-    keep = marks.keep
-    colours = np.full((3, n), _rgba(KEPT), dtype=np.uint32)
-    partial = (keep > 0.5) & (keep < 0.999)
-    if partial.any():
-        colours[:, partial] = _alpha_of(KEPT, np.clip(keep[partial], 0.15, 1.0))
-    dropped = keep < 0.5
-    colour = CHANNEL if marks.style == "spatial" else DROPPED
-    colours[0, dropped] = _rgba(colour, 0.3) if small else _rgba(base)
-    colours[1:, dropped] = _rgba(colour)
-    return colours
-
-
-_LOOKUPS: dict[tuple[int, int, int], np.ndarray] = {}
-
-
-def _lookup(n: int, columns: int, cell: int) -> np.ndarray:
-    """For each pixel of the grid image, its index into the flattened (4, n + 1) colour table.
-
-    Depends only on the geometry, so it is computed once per layout, not per update.
-    """
-    key = (n, columns, cell)
-    if key not in _LOOKUPS:
-        rows = max(1, math.ceil(n / columns))
-        flat = np.full(rows * columns, n)  # n = the empty (transparent) slot
-        flat[:n] = np.arange(n)
-        slots = flat.reshape(rows, columns)
-        pattern = _cell_pattern(cell)
-        table = np.array([3, 1, 0, 2])[pattern]  # which colour table each pixel of a cell reads
-        index = table[None, :, None, :] * (n + 1) + slots[:, None, :, None]
-        if len(_LOOKUPS) > 64:
-            _LOOKUPS.clear()
-        _LOOKUPS[key] = np.ascontiguousarray(index.reshape(rows * cell, columns * cell))
-    return _LOOKUPS[key]
-
-
-def grid_image(marks: LayerMarks, columns: int, cell: int, base: QColor) -> QImage:
-    """Every unit as one cell of a ``columns``-wide grid, row by row."""
-    n = marks.count
-    small = not (_cell_pattern(cell) == 1).any()
-    table = np.zeros((4, n + 1), dtype=np.uint32)  # row 3 and column n stay transparent
-    table[:3, :n] = unit_colours(marks, base, small)
-    pixels = table.reshape(-1)[_lookup(n, columns, cell)]
-    height, width = pixels.shape
-    image = QImage(pixels.data, width, height, width * 4, QImage.Format.Format_RGBA8888)
-    # Converting copies the pixels (the numpy buffer is freed on return) into the format the
-    # raster engine blits without converting at every repaint.
-    return image.convertToFormat(QImage.Format.Format_ARGB32_Premultiplied)
+from dropout_studio.ui.unit_pixels import (
+    CHANNEL,
+    DROPPED,
+    KEPT,
+    NOISE,
+    circle_sprite,
+    draw_circle,
+    grid_image,
+    unit_colours,
+)
 
 
 class LayerItem(QGraphicsItem):
@@ -134,7 +41,7 @@ class LayerItem(QGraphicsItem):
         self.image = QImage()
         self.more = 0
         self._bounds = QRectF()
-        self._styles: list[tuple[QPen, QBrush, bool]] = []
+        self._styles: list[tuple[int, int, bool]] = []  # outline, inside, dropped
         self.setAcceptHoverEvents(True)
 
     def place(
@@ -163,13 +70,10 @@ class LayerItem(QGraphicsItem):
         self.marks = marks
         if unchanged:  # a layer without dropout: its all-kept units are already drawn
             return
-        # Pens and brushes of the circles, made here so that paint() only draws.
+        # The circles' colours (RGBA8888 pixels), found here so that paint() only draws.
         inside, outline, _ = unit_colours(_head(marks, len(self.centres)), self.base)
         self._styles = [
-            (
-                *_circle_style(int(outline[k]), int(inside[k])),
-                marks.noise is None and marks.keep[k] < 0.5,
-            )
+            (int(outline[k]), int(inside[k]), marks.noise is None and marks.keep[k] < 0.5)
             for k in range(len(self.centres))
         ]
         shown = self.marks.count
@@ -189,14 +93,16 @@ class LayerItem(QGraphicsItem):
         self, painter: QPainter, option: QStyleOptionGraphicsItem, widget: QWidget | None = None
     ) -> None:
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-        r, d = self.radius, self.radius * 0.6
-        for c, (pen, brush, dropped) in zip(self.centres, self._styles):
-            painter.setPen(pen)
-            painter.setBrush(brush)
-            painter.drawEllipse(c, r, r)
-            if dropped:
-                painter.drawLine(QLineF(c.x() - d, c.y() - d, c.x() + d, c.y() + d))
-                painter.drawLine(QLineF(c.x() - d, c.y() + d, c.x() + d, c.y() - d))
+        r = self.radius
+        # On screen, sprites; rendered into an exported PNG or SVG, vector circles.
+        scale = painter.worldTransform().m11() * widget.devicePixelRatioF() if widget else 0.0
+        for c, (outline, inside, dropped) in zip(self.centres, self._styles):
+            if scale > 0:
+                sprite = circle_sprite(outline, inside, dropped, r, round(scale, 3))
+                side = sprite.width() / scale
+                painter.drawImage(QRectF(c.x() - side / 2, c.y() - side / 2, side, side), sprite)
+            else:
+                draw_circle(painter, c, r, outline, inside, dropped)
         if self.centres and self.cell:  # "more below": three dots between circles and grid
             painter.setPen(Qt.PenStyle.NoPen)
             painter.setBrush(QBrush(DROPPED))
