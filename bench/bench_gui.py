@@ -264,12 +264,12 @@ def throughput(app, repeats: int) -> None:
     project = replace(project, dataset=project.dataset.with_options(samples=5000))
     window.document.set_project(project)
     data = load_dataset(project.dataset, project.training.seed)
-    probe = _SteadyProbe()
-    window.runner.started.connect(lambda job: job.progressed.connect(probe.on_event))
     # A warm-up pair, not counted: the window's first Train builds its compiled step and
     # draws its views for the first time.
     train(project, data, lambda e: None, threading.Event())
     _train_through_the_action(app, window)
+    probe = _SteadyProbe()
+    window.runner.started.connect(lambda job: job.progressed.connect(probe.on_event))
     ratios, in_app, headless, first_app, first_headless = [], [], [], [], []
     for _ in range(repeats):
         result = train(project, data, lambda e: None, threading.Event())
