@@ -609,8 +609,11 @@ class _InitialState:
 # small-data tasks: tracing it costs ~0.09 s more, and each epoch is ~0.15-0.2 ms shorter.
 SPECULATE_AFTER_EPOCHS = 500
 # ...and while a call holds at least this many steps: each call also takes one step that is
-# undone, which at one step per call (a slow step) would double the work.
+# undone, which at one step per call (a slow step) would double the work. Decided on this many
+# calls in a row: one call delayed by the machine (a window's frame beside a run's start took
+# 16 ms for one 0.2 ms step) turned a cached step serial for good.
 SPECULATE_MIN_STEPS = 8
+SPECULATE_SLOW_CALLS = 3
 
 
 def _validation_draws(model: keras.Model) -> bool:
@@ -1127,7 +1130,7 @@ class _CompiledLoop(_LoopBase):
                 compiled.stop = None
 
         trace()
-        calls = 0
+        calls = slow_calls = 0
         while self.status != "stopped":
             epoch_before = int(state["epoch"].numpy())
             if epoch_before >= self.epochs:
@@ -1172,8 +1175,10 @@ class _CompiledLoop(_LoopBase):
             target = int(call_target / max(per_step, 1e-6))
             steps_per_call = max(1, min(target, steps_per_call * 4, 100_000))
             compiled.steps_per_call = steps_per_call
-            if compiled.speculative and calls > 1 and target < SPECULATE_MIN_STEPS:
-                compiled.stop_speculating()  # not after the first call: it includes tracing
+            # not after the first call: it includes tracing
+            slow_calls = slow_calls + 1 if calls > 1 and target < SPECULATE_MIN_STEPS else 0
+            if compiled.speculative and slow_calls >= SPECULATE_SLOW_CALLS:
+                compiled.stop_speculating()
                 trace()
         epoch_now, batch = int(state["epoch"].numpy()), int(state["batch"].numpy())
         self._maybe_snapshot(

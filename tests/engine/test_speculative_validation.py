@@ -209,3 +209,31 @@ def test_slow_steps_go_back_to_the_serial_loop_and_train_the_same(monkeypatch):
     assert step.run_steps is step.serial_steps
     assert step.speculative_steps.experimental_get_tracing_count() == 1  # it ran first
     _identical(serial, switched)
+
+
+def test_one_delayed_call_does_not_turn_a_cached_step_serial(monkeypatch):
+    """A window's frame beside a run's start once delayed its second call (one step, 16 ms):
+    the step went serial for good. It takes SPECULATE_SLOW_CALLS slow calls in a row."""
+    import time
+
+    project, data = _full_batch(epochs=200)
+    monkeypatch.setattr(train_module, "SPECULATE_AFTER_EPOCHS", -1)
+    cache = StepCache()
+    train(project, data, steps=cache)
+    (step,) = cache.steps.values()
+    assert step.speculative
+    speculative_steps, calls = step.run_steps, []
+
+    def delayed(*args):
+        calls.append(len(calls))
+        if len(calls) == 2:  # the second call: a few steps, as at a run's start
+            time.sleep(0.4)  # its few steps look 100x slower than they are
+        return speculative_steps(*args)
+
+    delayed.get_concrete_function = speculative_steps.get_concrete_function  # traced as before
+    step.run_steps, step.steps_per_call = delayed, 1
+    again = train(project, data, steps=cache)
+    assert len(calls) > 3
+    assert step.speculative
+    assert step.run_steps is delayed  # never switched to the serial loop
+    assert again.status == "finished"
