@@ -107,9 +107,12 @@ class NetworkDiagram(QGraphicsView):
             self.redraw()
 
     def set_masks(self, masks: dict[str, dict[str, Any]], step: int) -> None:
-        """Show recorded masks (``engine.layers.read_masks`` records): restyles, no relayout."""
-        self.masks, self.step, self.inference = masks, step, False
-        self.redraw()
+        """Show recorded masks (``engine.layers.read_masks`` records): restyles, no relayout.
+        In Evaluate mode they are kept, unseen, for when it is turned off: masks dropped then
+        left an earlier step on show after it."""
+        self.masks, self.step = masks, step
+        if not self.inference:
+            self.redraw()
 
     def set_inference(self, on: bool) -> None:
         self.inference = on

@@ -278,7 +278,7 @@ class TrainingBinder(QObject):
 
     def _draw_pending_masks(self) -> None:
         event, self._pending_masks = self._pending_masks, None
-        if event is not None and not self.evaluate_action.isChecked():
+        if event is not None:  # in Evaluate mode kept for when it is turned off
             self.diagram.set_masks(event.masks, event.step)
 
     def _on_job_returned(self, outcome: TrainOutcome) -> None:
@@ -286,7 +286,7 @@ class TrainingBinder(QObject):
         self.last = outcome
         self._pending_masks = None
         self.loss_plot.set_history(result.history)
-        if result.masks and not self.evaluate_action.isChecked():
+        if result.masks:  # in Evaluate mode kept for when it is turned off
             steps = [m.get("step", 0) for m in result.masks.values()]
             self.diagram.set_masks(result.masks, max(steps, default=0))
         status = result.status.replace("_", " ")

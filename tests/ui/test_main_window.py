@@ -181,6 +181,26 @@ def test_evaluate_mode_shows_every_unit_active(make_window, qtbot):
     assert keeps == {1.0}
 
 
+def test_masks_recorded_in_evaluate_mode_are_shown_when_it_is_turned_off(make_window, qtbot):
+    """Masks that came while Evaluate mode was on were dropped: turned off after the run, the
+    diagram showed a step from before it was turned on. Found by a helper driving the app."""
+    window = make_window(trainer=fake_trainer(0.005, until_stopped=True))
+    job = start_training(window)
+    qtbot.waitUntil(lambda: window.diagram.step is not None, timeout=10_000)
+    window.evaluate_action.trigger()
+    before = window.diagram.step
+    qtbot.waitUntil(lambda: len(window.loss_plot.rows) > 20, timeout=10_000)
+    with qtbot.waitSignal(job.finished, timeout=5_000):
+        window.stop_action.trigger()
+    keeps = {item.data(0) for items in window.diagram.unit_items.values() for item in items}
+    assert keeps == {1.0}  # still every unit active while Evaluate mode is on
+    window.evaluate_action.trigger()
+    last = max(m["step"] for m in job.result.result.masks.values())
+    assert window.diagram.step == last != before
+    keeps = {item.data(0) for items in window.diagram.unit_items.values() for item in items}
+    assert keeps == {0.0, 1.0}
+
+
 @pytest.mark.slow
 def test_real_engine_trains_and_draws_recorded_masks(make_window, qtbot):
     window = make_window("digits-mlp", engine_ready=False)
