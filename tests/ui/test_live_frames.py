@@ -52,3 +52,41 @@ def test_masks_curves_and_progress_are_drawn_once_per_batch_of_reports(make_wind
     assert draws["curves"] <= draws["batches"] + 2  # the curves at most once a batch
     assert binder._pending_masks is None  # the latest masks were drawn, none left waiting
     assert diagram.step is not None
+
+
+def test_the_progress_text_keeps_up_with_the_finished_epochs(make_window, qtbot):
+    """The engine reports progress every 50 ms and ends an epoch every 2 ms on small data:
+    the text showed the last report's epoch ("epoch 270/600") beside a bar at 298."""
+    import re
+    import time
+
+    from tests.ui.fakes import FakeResult, TrainingEvent
+
+    def train(project, data, emit, stop):
+        emit(TrainingEvent("started", metrics={"epochs": project.training.epochs}))
+        history = []
+        for epoch in range(project.training.epochs):
+            if epoch % 25 == 0:  # a progress report now and then, as time allows
+                emit(TrainingEvent("progress", epoch=epoch, batch=1, metrics={"loss": 1.0}))
+            row = {"epoch": epoch, "loss": 1.0, "val_loss": 1.0}
+            history.append(row)
+            emit(TrainingEvent("epoch_ended", epoch=epoch, metrics=row))
+            time.sleep(0.001)
+        return FakeResult("finished", history, {})
+
+    window = make_window(trainer=train)
+    window.document.set_project(window.document.project.with_training(epochs=600))
+    seen = []
+
+    def look():  # after the window's frame: what the bar shows
+        match = re.match(r"epoch (\d+)/600", window.progress.format())
+        if match:
+            seen.append((int(match[1]), window.progress.value()))
+
+    job = start_training(window)
+    job.delivered.connect(look)
+    with qtbot.waitSignal(job.finished, timeout=20_000):
+        pass
+    assert seen
+    for epoch, finished in seen:
+        assert finished <= epoch <= finished + 1  # the epoch in progress, never one long done
