@@ -151,9 +151,10 @@ class Job(QObject):
         """
         with self._inbox_lock:
             events, self._inbox = self._inbox, []
-            if not events or not self.running:
-                self._wake_posted = False  # quiet: the next report wakes the GUI at once
-        if not events or not self.running:
+            quiet = not events or not self.running
+            if quiet:
+                self._wake_posted = False  # the next report wakes the GUI at once
+        if quiet:
             self._next_batch.stop()
             return
         self._next_batch.start()

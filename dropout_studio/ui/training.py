@@ -20,7 +20,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QProgressBar, QStatusBar, QWidget
+from PySide6.QtWidgets import QStatusBar, QWidget
 
 from dropout_studio.core.document import ProjectDocument
 from dropout_studio.core.project import Project
@@ -31,6 +31,7 @@ from dropout_studio.ui.evaluate import EvaluatePanel, with_probabilities
 from dropout_studio.ui.jobs import Job, JobContext, JobRunner, describe
 from dropout_studio.ui.loss_plot import LossPlot
 from dropout_studio.ui.state import WorkState
+from dropout_studio.ui.window_layout import CalmProgressBar
 from dropout_studio.ui.words import count
 
 log = logging.getLogger("dropout_studio")
@@ -75,7 +76,7 @@ class TrainingBinder(QObject):
         state: WorkState,
         cache: DataCache,
         views: tuple[LossPlot, NetworkDiagram, EvaluatePanel],
-        progress: QProgressBar,
+        progress: CalmProgressBar,
         status: QStatusBar,
         parent: QWidget,
         trainer: Trainer | None = None,
@@ -281,9 +282,7 @@ class TrainingBinder(QObject):
         from the training's compute threads mid-operation."""
         self._draw_pending_masks()
         self._write_progress()
-        apply = getattr(self.progress, "apply", None)
-        if apply is not None:  # a CalmProgressBar: paint now, not on its own timer
-            apply()
+        self.progress.apply()  # painted now, with the rest, not on its own timer
         self.loss_plot.draw_frame()
 
     def _draw_pending_masks(self) -> None:
